@@ -1,0 +1,2 @@
+//! mrouterd library: the IO shell of the multicast router.
+pub mod netlink;

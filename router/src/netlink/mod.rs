@@ -1,0 +1,1 @@
+//! rtnetlink codec (in progress)
