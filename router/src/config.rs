@@ -1,0 +1,539 @@
+//! The TOML configuration of one router.
+//!
+//! One file per router. Every table rejects unknown keys, and every error names the file,
+//! the line and column, the table and key, and what is wrong, e.g.
+//!
+//! ```text
+//! r1.toml:7:17: [[interface]] `ttl_threshold`: must be between 1 and 255, got 0
+//! ```
+//!
+//! See the README for the reference and a commented example.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnetwork::Ipv4Network;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// Where the control socket lives when the file does not say.
+pub const DEFAULT_CONTROL_SOCKET: &str = "/run/mrouterd.sock";
+
+/// Idle time after which an (S,G) entry created on demand for a (*,G) route is removed.
+pub const DEFAULT_CACHE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A validated router configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub name: String,
+    pub control_socket: PathBuf,
+    pub log_level: String,
+    /// Multicast routing table; `None` is the kernel's default table.
+    pub table: Option<u32>,
+    pub cache_timeout: Duration,
+    /// Interfaces by name, in name order.
+    pub interfaces: BTreeMap<String, InterfaceConfig>,
+    pub routes: Vec<StaticRoute>,
+}
+
+/// Protocols that can run on an interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProtocolName {
+    Igmp,
+    Pim,
+    Dvmrp,
+}
+
+/// Protocols this build can run; the others are refused with a clear error.
+pub const IMPLEMENTED_PROTOCOLS: &[ProtocolName] = &[];
+
+/// One `[[interface]]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InterfaceConfig {
+    pub name: String,
+    pub protocols: BTreeSet<ProtocolName>,
+    /// A packet crosses this interface outwards only if its TTL is greater than this.
+    pub ttl_threshold: u8,
+    /// Administratively scoped group ranges that never cross this interface.
+    pub boundaries: Vec<Ipv4Network>,
+}
+
+impl InterfaceConfig {
+    /// True if `group` may not cross this interface.
+    pub fn blocks(&self, group: Ipv4Addr) -> bool {
+        self.boundaries.iter().any(|b| b.contains(group))
+    }
+}
+
+/// One `[[route]]`: a static (S,G) route, or a (*,G) route for a group or group range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaticRoute {
+    pub source: Option<Ipv4Addr>,
+    /// A single group is a /32.
+    pub group: Ipv4Network,
+    pub input: String,
+    pub outputs: BTreeSet<String>,
+}
+
+/// A configuration error that points into the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    /// Table and key, e.g. "[[interface]] `ttl_threshold`".
+    pub key: String,
+    pub message: String,
+    /// The offending source line.
+    pub source_line: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
+        if !self.key.is_empty() {
+            write!(f, "{}: ", self.key)?;
+        }
+        write!(f, "{}", self.message)?;
+        if !self.source_line.is_empty() {
+            write!(f, "\n    {}", self.source_line.trim_end())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Read and validate a configuration file.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: path.to_owned(),
+        line: 0,
+        column: 0,
+        key: String::new(),
+        message: format!("cannot read the file: {e}"),
+        source_line: String::new(),
+    })?;
+    parse(path, &text)
+}
+
+/// Parse and validate configuration text; `path` is used in error messages.
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        let message = e.message().trim().to_owned();
+        error_at(path, text, span, message)
+    })?;
+    validate(raw).map_err(|(span, message)| error_at(path, text, span, message))
+}
+
+// ---------------------------------------------------------------------------------------
+// The file as written: every value that can be wrong after parsing keeps its span.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    router: RawRouter,
+    #[serde(default)]
+    interface: Vec<RawInterface>,
+    #[serde(default)]
+    route: Vec<RawRoute>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRouter {
+    name: Option<Spanned<String>>,
+    control_socket: Option<Spanned<String>>,
+    log_level: Option<Spanned<String>>,
+    table: Option<Spanned<i64>>,
+    cache_timeout: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInterface {
+    name: Spanned<String>,
+    #[serde(default)]
+    protocols: Vec<Spanned<String>>,
+    ttl_threshold: Option<Spanned<i64>>,
+    #[serde(default)]
+    boundaries: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    source: Option<Spanned<String>>,
+    group: Spanned<String>,
+    input: Spanned<String>,
+    outputs: Spanned<Vec<Spanned<String>>>,
+}
+
+type Invalid = (Range<usize>, String);
+
+fn validate(raw: RawConfig) -> Result<Config, Invalid> {
+    let r = raw.router;
+    let name = match r.name {
+        Some(n) => {
+            let v = n.get_ref();
+            if v.is_empty() || v.len() > 64 || v.chars().any(|c| c.is_whitespace()) {
+                return Err((n.span(), "must be 1 to 64 characters without spaces".into()));
+            }
+            v.clone()
+        }
+        None => "mrouterd".to_owned(),
+    };
+    let control_socket = match r.control_socket {
+        Some(p) if p.get_ref().is_empty() => {
+            return Err((p.span(), "must not be empty".into()));
+        }
+        Some(p) => PathBuf::from(p.into_inner()),
+        None => PathBuf::from(DEFAULT_CONTROL_SOCKET),
+    };
+    let log_level = match r.log_level {
+        Some(l) => {
+            check_log_level(l.get_ref()).map_err(|m| (l.span(), m))?;
+            l.into_inner()
+        }
+        None => "info".to_owned(),
+    };
+    let table = match r.table {
+        // Linux multicast tables are 32-bit ids; 0 is RT_TABLE_UNSPEC and not usable.
+        Some(t) if !(1..=i64::from(u32::MAX)).contains(t.get_ref()) => {
+            return Err((t.span(), format!("must be between 1 and {}, got {}", u32::MAX, t.get_ref())));
+        }
+        Some(t) => Some(*t.get_ref() as u32),
+        None => None,
+    };
+    let cache_timeout = match r.cache_timeout {
+        Some(t) if !(1..=86_400).contains(t.get_ref()) => {
+            return Err((t.span(), format!("must be between 1 and 86400 seconds, got {}", t.get_ref())));
+        }
+        Some(t) => Duration::from_secs(*t.get_ref() as u64),
+        None => DEFAULT_CACHE_TIMEOUT,
+    };
+
+    let mut interfaces = BTreeMap::new();
+    for i in raw.interface {
+        let iname = i.name.get_ref().clone();
+        if iname.is_empty() || iname.len() > 15 || iname.contains(['/', ' ', '\t']) {
+            return Err((i.name.span(), "is not a valid Linux interface name (1 to 15 characters, no '/' or spaces)".into()));
+        }
+        if interfaces.contains_key(&iname) {
+            return Err((i.name.span(), format!("interface `{iname}` is listed twice")));
+        }
+        let mut protocols = BTreeSet::new();
+        for p in &i.protocols {
+            let proto = match p.get_ref().as_str() {
+                "igmp" => ProtocolName::Igmp,
+                "pim" => ProtocolName::Pim,
+                "dvmrp" => ProtocolName::Dvmrp,
+                other => {
+                    return Err((p.span(), format!("unknown protocol `{other}`; known: igmp, pim, dvmrp")));
+                }
+            };
+            // Refuse rather than silently run without the protocol the user asked for.
+            if !IMPLEMENTED_PROTOCOLS.contains(&proto) {
+                return Err((
+                    p.span(),
+                    format!(
+                        "protocol `{}` is not implemented in this version of mrouterd yet; \
+                         remove it to use static multicast routes",
+                        p.get_ref()
+                    ),
+                ));
+            }
+            if !protocols.insert(proto) {
+                return Err((p.span(), format!("`{}` is listed twice", p.get_ref())));
+            }
+        }
+        let ttl_threshold = match &i.ttl_threshold {
+            Some(t) if !(1..=255).contains(t.get_ref()) => {
+                return Err((t.span(), format!("must be between 1 and 255, got {}", t.get_ref())));
+            }
+            Some(t) => *t.get_ref() as u8,
+            None => 1,
+        };
+        let mut boundaries = Vec::new();
+        for b in &i.boundaries {
+            boundaries.push(parse_group_range(b)?);
+        }
+        interfaces.insert(
+            iname.clone(),
+            InterfaceConfig { name: iname, protocols, ttl_threshold, boundaries },
+        );
+    }
+
+    let mut routes: Vec<StaticRoute> = Vec::new();
+    for rt in raw.route {
+        let group = parse_group_range(&rt.group)?;
+        let source = match &rt.source {
+            Some(s) => {
+                let a: Ipv4Addr = s.get_ref().parse().map_err(|_| {
+                    (s.span(), format!("`{}` is not an IPv4 address", s.get_ref()))
+                })?;
+                if a.is_multicast() || a.is_unspecified() || a.is_broadcast() {
+                    return Err((s.span(), format!("{a} is not a unicast source address")));
+                }
+                if group.prefix() != 32 {
+                    return Err((
+                        rt.group.span(),
+                        "an (S,G) route needs a single group, not a range; ranges are for (*,G) routes (omit `source`)".into(),
+                    ));
+                }
+                Some(a)
+            }
+            None => None,
+        };
+        let input = rt.input.get_ref().clone();
+        if !interfaces.contains_key(&input) {
+            return Err((rt.input.span(), format!("interface `{input}` is not listed in any [[interface]]")));
+        }
+        if rt.outputs.get_ref().is_empty() {
+            return Err((rt.outputs.span(), "needs at least one output interface".into()));
+        }
+        let mut outputs = BTreeSet::new();
+        for o in rt.outputs.get_ref() {
+            let oname = o.get_ref();
+            if !interfaces.contains_key(oname) {
+                return Err((o.span(), format!("interface `{oname}` is not listed in any [[interface]]")));
+            }
+            if *oname == input {
+                return Err((o.span(), format!("`{oname}` is the input interface; it cannot also be an output")));
+            }
+            if !outputs.insert(oname.clone()) {
+                return Err((o.span(), format!("`{oname}` is listed twice")));
+            }
+        }
+        if let Some(dup) = routes.iter().find(|x| x.source == source && x.group == group) {
+            let what = match dup.source {
+                Some(s) => format!("({s}, {})", dup.group.ip()),
+                None => format!("(*, {})", dup.group),
+            };
+            return Err((rt.group.span(), format!("route {what} is configured twice")));
+        }
+        routes.push(StaticRoute { source, group, input, outputs });
+    }
+
+    Ok(Config { name, control_socket, log_level, table, cache_timeout, interfaces, routes })
+}
+
+/// A multicast group or group prefix ("239.1.1.1" or "239.0.0.0/8").
+fn parse_group_range(s: &Spanned<String>) -> Result<Ipv4Network, Invalid> {
+    let text = s.get_ref();
+    let net: Ipv4Network = if text.contains('/') {
+        text.parse().map_err(|_| (s.span(), format!("`{text}` is not an IPv4 prefix")))?
+    } else {
+        let a: Ipv4Addr =
+            text.parse().map_err(|_| (s.span(), format!("`{text}` is not an IPv4 address")))?;
+        Ipv4Network::new(a, 32).expect("/32 is valid")
+    };
+    if net.network() != net.ip() {
+        return Err((s.span(), format!("`{text}` has host bits set; did you mean {}/{}?", net.network(), net.prefix())));
+    }
+    if !net.network().is_multicast() || net.prefix() < 4 {
+        return Err((s.span(), format!("`{text}` is not within the multicast range 224.0.0.0/4")));
+    }
+    let o = net.network().octets();
+    if net.prefix() >= 24 && o[0] == 224 && o[1] == 0 && o[2] == 0 {
+        return Err((s.span(), format!("`{text}` is link-local (224.0.0.0/24) and never routed")));
+    }
+    Ok(net)
+}
+
+/// Accepts a plain level or a tracing `EnvFilter` directive list.
+pub fn check_log_level(level: &str) -> Result<(), String> {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    // A bare word would be taken by EnvFilter as a target name and silently log nothing.
+    for directive in level.split(',') {
+        if !directive.contains('=') && !LEVELS.contains(&directive.trim().to_ascii_lowercase().as_str()) {
+            return Err(format!(
+                "`{level}` is not a log level (off, error, warn, info, debug, trace) or a filter like `info,router=debug`"
+            ));
+        }
+    }
+    tracing_subscriber::EnvFilter::builder()
+        .parse(level)
+        .map(|_| ())
+        .map_err(|e| format!("`{level}` is not a log level (error, warn, info, debug, trace) or filter: {e}"))
+}
+
+/// Turn a byte span into file, line, column, table and key.
+fn error_at(path: &Path, text: &str, span: Range<usize>, message: String) -> ConfigError {
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_no = text[..line_start].matches('\n').count() + 1;
+    let column = text[line_start..start].chars().count() + 1;
+    let source_line = text[line_start..].lines().next().unwrap_or("").to_owned();
+    // The table: the last header line at or above the error.
+    let table = std::iter::once(source_line.as_str())
+        .chain(text[..line_start].lines().rev())
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.split('#').next().unwrap_or(l).trim().to_owned());
+    // The key: the text before '=' on the error's line, unless the error is on a header.
+    let key = source_line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"').to_owned())
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    let mut where_ = String::new();
+    if let Some(t) = table {
+        where_.push_str(&t);
+    }
+    if let Some(k) = key {
+        if !where_.is_empty() {
+            where_.push(' ');
+        }
+        where_.push_str(&format!("`{k}`"));
+    }
+    ConfigError {
+        file: path.to_owned(),
+        line: line_no,
+        column,
+        key: where_,
+        message,
+        source_line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[router]
+name = "r1"
+control_socket = "/tmp/r1.sock"
+log_level = "debug"
+table = 10
+cache_timeout = 60
+
+[[interface]]
+name = "eth0"
+
+[[interface]]
+name = "eth1"
+ttl_threshold = 8
+boundaries = ["239.0.0.0/8"]
+
+[[route]]
+source = "10.0.1.2"
+group = "232.1.1.1"
+input = "eth0"
+outputs = ["eth1"]
+
+[[route]]
+group = "225.1.0.0/16"
+input = "eth1"
+outputs = ["eth0"]
+"#;
+
+    fn err(text: &str) -> ConfigError {
+        parse(Path::new("r1.toml"), text).expect_err("must be rejected")
+    }
+
+    #[test]
+    fn good_file_parses() {
+        let c = parse(Path::new("r1.toml"), GOOD).unwrap();
+        assert_eq!(c.name, "r1");
+        assert_eq!(c.control_socket, PathBuf::from("/tmp/r1.sock"));
+        assert_eq!(c.log_level, "debug");
+        assert_eq!(c.table, Some(10));
+        assert_eq!(c.cache_timeout, Duration::from_secs(60));
+        assert_eq!(c.interfaces.len(), 2);
+        let e1 = &c.interfaces["eth1"];
+        assert_eq!(e1.ttl_threshold, 8);
+        assert!(e1.blocks("239.255.0.1".parse().unwrap()));
+        assert!(!e1.blocks("238.255.0.1".parse().unwrap()));
+        assert_eq!(c.interfaces["eth0"].ttl_threshold, 1);
+        assert_eq!(c.routes.len(), 2);
+        assert_eq!(c.routes[0].source, Some("10.0.1.2".parse().unwrap()));
+        assert_eq!(c.routes[0].group.prefix(), 32);
+        assert_eq!(c.routes[1].source, None);
+        assert_eq!(c.routes[1].group.to_string(), "225.1.0.0/16");
+    }
+
+    #[test]
+    fn empty_file_has_defaults() {
+        let c = parse(Path::new("x.toml"), "").unwrap();
+        assert_eq!(c.name, "mrouterd");
+        assert_eq!(c.control_socket, PathBuf::from(DEFAULT_CONTROL_SOCKET));
+        assert_eq!(c.log_level, "info");
+        assert_eq!(c.table, None);
+        assert_eq!(c.cache_timeout, DEFAULT_CACHE_TIMEOUT);
+    }
+
+    /// Every rejection: (file text, line, key, words the message must contain).
+    #[test]
+    fn every_error_names_line_key_and_problem() {
+        let cases: &[(&str, usize, &str, &str)] = &[
+            ("[router]\nnmae = \"x\"\n", 2, "[router] `nmae`", "unknown field `nmae`"),
+            ("[routr]\n", 1, "[routr]", "unknown field `routr`"),
+            ("[router]\nname = 5\n", 2, "[router] `name`", "invalid type"),
+            ("[router]\nname = \"a b\"\n", 2, "[router] `name`", "without spaces"),
+            ("[router]\ncontrol_socket = \"\"\n", 2, "[router] `control_socket`", "must not be empty"),
+            ("[router]\nlog_level = \"loud\"\n", 2, "[router] `log_level`", "not a log level"),
+            ("[router]\ntable = 0\n", 2, "[router] `table`", "between 1 and"),
+            ("[router]\ncache_timeout = 0\n", 2, "[router] `cache_timeout`", "between 1 and 86400"),
+            ("[router]\nname = \"x\"\nname = \"y\"\n", 3, "[router] `name`", "duplicate key"),
+            ("[[interface]]\nname = \"eth0\"\nttl = 3\n", 3, "[[interface]] `ttl`", "unknown field `ttl`"),
+            ("[[interface]]\nttl_threshold = 2\n", 1, "[[interface]]", "missing field `name`"),
+            ("[[interface]]\nname = \"this-name-is-too-long\"\n", 2, "[[interface]] `name`", "not a valid Linux interface name"),
+            ("[[interface]]\nname = \"eth0\"\n[[interface]]\nname = \"eth0\"\n", 4, "[[interface]] `name`", "listed twice"),
+            ("[[interface]]\nname = \"eth0\"\nttl_threshold = 0\n", 3, "[[interface]] `ttl_threshold`", "between 1 and 255, got 0"),
+            ("[[interface]]\nname = \"eth0\"\nttl_threshold = 300\n", 3, "[[interface]] `ttl_threshold`", "got 300"),
+            ("[[interface]]\nname = \"eth0\"\nprotocols = [\"ospf\"]\n", 3, "[[interface]] `protocols`", "unknown protocol `ospf`"),
+            ("[[interface]]\nname = \"eth0\"\nprotocols = [\"pim\"]\n", 3, "[[interface]] `protocols`", "not implemented"),
+            ("[[interface]]\nname = \"eth0\"\nboundaries = [\"10.0.0.0/8\"]\n", 3, "[[interface]] `boundaries`", "not within the multicast range"),
+            ("[[interface]]\nname = \"eth0\"\nboundaries = [\"239.1.0.0/8\"]\n", 3, "[[interface]] `boundaries`", "host bits set; did you mean 239.0.0.0/8"),
+            ("[[interface]]\nname = \"eth0\"\nboundaries = [\"nope\"]\n", 3, "[[interface]] `boundaries`", "not an IPv4 address"),
+            ("[[interface]]\nname = \"eth0\"\nboundaries = [\"239.0.0.0/40\"]\n", 3, "[[interface]] `boundaries`", "not an IPv4 prefix"),
+        ];
+        for (text, line, key, words) in cases {
+            let e = err(text);
+            assert_eq!(e.line, *line, "line for {text:?}: {e}");
+            assert_eq!(e.key, *key, "key for {text:?}: {e}");
+            assert!(e.message.contains(words), "message for {text:?} lacks {words:?}: {e}");
+            assert!(e.to_string().starts_with(&format!("r1.toml:{line}:")), "{e}");
+        }
+    }
+
+    #[test]
+    fn route_errors() {
+        let base = "[[interface]]\nname = \"eth0\"\n[[interface]]\nname = \"eth1\"\n[[route]]\n";
+        let cases: &[(&str, &str, &str)] = &[
+            ("group = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth9\"]\n", "`outputs`", "`eth9` is not listed in any [[interface]]"),
+            ("group = \"239.1.1.1\"\ninput = \"eth7\"\noutputs = [\"eth1\"]\n", "`input`", "`eth7` is not listed"),
+            ("group = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth0\"]\n", "`outputs`", "is the input interface"),
+            ("group = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = []\n", "`outputs`", "at least one output"),
+            ("group = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth1\", \"eth1\"]\n", "`outputs`", "listed twice"),
+            ("group = \"10.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n", "`group`", "not within the multicast range"),
+            ("group = \"224.0.0.5\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n", "`group`", "link-local"),
+            ("source = \"239.0.0.1\"\ngroup = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n", "`source`", "not a unicast source"),
+            ("source = \"10.0.0.300\"\ngroup = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n", "`source`", "not an IPv4 address"),
+            ("source = \"10.0.0.1\"\ngroup = \"239.1.0.0/16\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n", "`group`", "needs a single group"),
+            ("group = \"239.1.1.1\"\ninput = \"eth0\"\n", "[[route]]", "missing field `outputs`"),
+            ("group = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n[[route]]\ngroup = \"239.1.1.1\"\ninput = \"eth1\"\noutputs = [\"eth0\"]\n", "`group`", "configured twice"),
+        ];
+        for (tail, key, words) in cases {
+            let text = format!("{base}{tail}");
+            let e = err(&text);
+            assert!(e.key.ends_with(key), "key for {tail:?}: {e}");
+            assert!(e.message.contains(words), "message for {tail:?} lacks {words:?}: {e}");
+            assert!(e.line >= 5, "{e}");
+        }
+    }
+
+    #[test]
+    fn error_display_shows_the_line() {
+        let e = err("[router]\n\ntable = -3\n");
+        assert_eq!(e.to_string(), "r1.toml:3:9: [router] `table`: must be between 1 and 4294967295, got -3\n    table = -3");
+    }
+}

@@ -1,0 +1,427 @@
+//! The multicast routing information base (MRIB).
+//!
+//! Owners (static configuration now; IGMP, PIM and DVMRP later) say what they want per
+//! (S,G); the MRIB merges that into one entry per (S,G) and [`resolve`] turns an entry
+//! into the kernel's form (a VIF-indexed TTL vector) by applying interface state, TTL
+//! thresholds and administrative boundaries. The router is the single writer of kernel
+//! MFC entries and writes only what [`resolve`] returns.
+//!
+//! (*,G) state is kept here, never in the kernel (whose (*,G) entries have "proxy"
+//! semantics): a (*,G) rule produces one (S,G) entry per active source when the kernel
+//! reports an unresolved (S,G) (NOCACHE upcall) arriving on the rule's input interface.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+use ipnetwork::Ipv4Network;
+use serde::Serialize;
+
+use crate::config::StaticRoute;
+
+/// Who wants an entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Origin {
+    /// A configured (S,G) route.
+    Static,
+    /// Created on demand for a source of a configured (*,G) route.
+    StarG { rule: Ipv4Network },
+}
+
+/// One (S,G) the router wants forwarded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MribEntry {
+    pub source: Ipv4Addr,
+    pub group: Ipv4Addr,
+    pub iif: String,
+    pub oifs: BTreeSet<String>,
+    pub origin: Origin,
+}
+
+/// A (*,G) rule: traffic for any source to a group in `group`, arriving on `input`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StarRule {
+    pub group: Ipv4Network,
+    pub input: String,
+    pub outputs: BTreeSet<String>,
+}
+
+pub type SgKey = (Ipv4Addr, Ipv4Addr);
+
+/// The MRIB: (S,G) entries and (*,G) rules.
+#[derive(Clone, Debug, Default)]
+pub struct Mrib {
+    entries: BTreeMap<SgKey, MribEntry>,
+    star: Vec<StarRule>,
+}
+
+impl Mrib {
+    /// Replace the static configuration. Returns every key whose entry was added, removed
+    /// or changed; entries that are equal before and after are not touched (so a reload
+    /// that leaves a route alone never disturbs its flow).
+    pub fn set_static(&mut self, routes: &[StaticRoute]) -> BTreeSet<SgKey> {
+        let mut changed = BTreeSet::new();
+        let mut wanted: BTreeMap<SgKey, MribEntry> = BTreeMap::new();
+        let mut star = Vec::new();
+        for r in routes {
+            match r.source {
+                Some(s) => {
+                    let key = (s, r.group.ip());
+                    wanted.insert(
+                        key,
+                        MribEntry {
+                            source: s,
+                            group: r.group.ip(),
+                            iif: r.input.clone(),
+                            oifs: r.outputs.clone(),
+                            origin: Origin::Static,
+                        },
+                    );
+                }
+                None => star.push(StarRule {
+                    group: r.group,
+                    input: r.input.clone(),
+                    outputs: r.outputs.clone(),
+                }),
+            }
+        }
+        self.star = star;
+        // Static entries: drop the ones no longer configured.
+        let stale: Vec<SgKey> = self
+            .entries
+            .iter()
+            .filter(|(k, e)| e.origin == Origin::Static && !wanted.contains_key(k))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in stale {
+            self.entries.remove(&k);
+            changed.insert(k);
+        }
+        // Entries derived from (*,G) rules follow the new rules.
+        let derived: Vec<SgKey> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| matches!(e.origin, Origin::StarG { .. }))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in derived {
+            let old = self.entries.remove(&k).expect("listed above");
+            if let Some(new) = self.derive(k.0, k.1, &old.iif) {
+                if new != old {
+                    changed.insert(k);
+                }
+                self.entries.insert(k, new);
+            } else {
+                changed.insert(k);
+            }
+        }
+        // New or changed static entries (a static route overrides a derived one).
+        for (k, e) in wanted {
+            if self.entries.get(&k) != Some(&e) {
+                changed.insert(k);
+                self.entries.insert(k, e);
+            }
+        }
+        changed
+    }
+
+    /// The most specific (*,G) rule for `group` whose input is `iif`.
+    pub fn star_rule(&self, group: Ipv4Addr, iif: &str) -> Option<&StarRule> {
+        self.star
+            .iter()
+            .filter(|r| r.input == iif && r.group.contains(group))
+            .max_by_key(|r| r.group.prefix())
+    }
+
+    fn derive(&self, source: Ipv4Addr, group: Ipv4Addr, iif: &str) -> Option<MribEntry> {
+        self.star_rule(group, iif).map(|r| MribEntry {
+            source,
+            group,
+            iif: iif.to_owned(),
+            oifs: r.outputs.clone(),
+            origin: Origin::StarG { rule: r.group },
+        })
+    }
+
+    /// The kernel saw (S,G) arrive on `iif` with no entry. Returns true if a (*,G) rule
+    /// created an entry for it.
+    pub fn on_unresolved(&mut self, source: Ipv4Addr, group: Ipv4Addr, iif: &str) -> bool {
+        if self.entries.contains_key(&(source, group)) {
+            return false;
+        }
+        match self.derive(source, group, iif) {
+            Some(e) => {
+                self.entries.insert((source, group), e);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Remove an on-demand entry (its source went idle). Static entries stay.
+    pub fn expire(&mut self, key: SgKey) -> bool {
+        if matches!(self.entries.get(&key), Some(e) if matches!(e.origin, Origin::StarG { .. })) {
+            self.entries.remove(&key);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn get(&self, key: &SgKey) -> Option<&MribEntry> {
+        self.entries.get(key)
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = &MribEntry> {
+        self.entries.values()
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = SgKey> + '_ {
+        self.entries.keys().copied()
+    }
+
+    pub fn star_rules(&self) -> &[StarRule] {
+        &self.star
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// What the router knows about an interface when it resolves entries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IfaceView {
+    pub ifindex: u32,
+    pub vif: u16,
+    pub ttl_threshold: u8,
+    pub boundaries: Vec<Ipv4Network>,
+}
+
+/// A kernel MFC entry: input device and TTL thresholds indexed by VIF (0 = not forwarded).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KernelEntry {
+    pub iif_ifindex: u32,
+    pub iif_vif: u16,
+    pub ttls: Vec<u8>,
+}
+
+/// Why an outgoing interface of an entry does or does not forward.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OifState {
+    Forwarding,
+    /// The interface does not exist (yet) or has no VIF.
+    NoVif,
+    /// The group is inside an administrative boundary of the interface.
+    Boundary,
+}
+
+/// Why an entry is or is not in the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryState {
+    Installed,
+    /// The input interface does not exist (yet) or has no VIF.
+    NoInputVif,
+    /// The group is inside an administrative boundary of the input interface: nothing
+    /// from there is forwarded.
+    InputBoundary,
+}
+
+/// The kernel form of an MRIB entry, with the reason for each interface.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    pub state: EntryState,
+    pub kernel: Option<KernelEntry>,
+    pub oifs: Vec<(String, OifState)>,
+}
+
+/// Translate one entry. `iface` looks an interface up by name.
+pub fn resolve(entry: &MribEntry, iface: impl Fn(&str) -> Option<IfaceView>) -> Resolved {
+    let oifs: Vec<(String, OifState)> = entry
+        .oifs
+        .iter()
+        .map(|name| {
+            let st = match iface(name) {
+                None => OifState::NoVif,
+                Some(v) if v.boundaries.iter().any(|b| b.contains(entry.group)) => {
+                    OifState::Boundary
+                }
+                Some(_) => OifState::Forwarding,
+            };
+            (name.clone(), st)
+        })
+        .collect();
+    let Some(input) = iface(&entry.iif) else {
+        return Resolved { state: EntryState::NoInputVif, kernel: None, oifs };
+    };
+    if input.boundaries.iter().any(|b| b.contains(entry.group)) {
+        return Resolved { state: EntryState::InputBoundary, kernel: None, oifs };
+    }
+    let mut ttls = Vec::new();
+    for (name, st) in &oifs {
+        if *st != OifState::Forwarding {
+            continue;
+        }
+        let v = iface(name).expect("resolved above");
+        let slot = usize::from(v.vif);
+        if ttls.len() <= slot {
+            ttls.resize(slot + 1, 0);
+        }
+        // The kernel forwards when the packet's TTL is greater than the slot value, and
+        // 0 means "not an outgoing interface", so the lowest usable threshold is 1.
+        ttls[slot] = v.ttl_threshold.max(1);
+    }
+    Resolved {
+        state: EntryState::Installed,
+        kernel: Some(KernelEntry { iif_ifindex: input.ifindex, iif_vif: input.vif, ttls }),
+        oifs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    fn route(src: Option<&str>, grp: &str, input: &str, outs: &[&str]) -> StaticRoute {
+        let group: Ipv4Network = if grp.contains('/') {
+            grp.parse().unwrap()
+        } else {
+            Ipv4Network::new(a(grp), 32).unwrap()
+        };
+        StaticRoute {
+            source: src.map(a),
+            group,
+            input: input.into(),
+            outputs: outs.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn ifaces(name: &str) -> Option<IfaceView> {
+        let (ifindex, vif, thr, bnd): (u32, u16, u8, &[&str]) = match name {
+            "eth0" => (10, 0, 1, &[]),
+            "eth1" => (11, 1, 1, &[]),
+            "eth2" => (12, 3, 16, &[]),
+            "edge" => (13, 2, 1, &["239.0.0.0/8"]),
+            _ => return None,
+        };
+        Some(IfaceView {
+            ifindex,
+            vif,
+            ttl_threshold: thr,
+            boundaries: bnd.iter().map(|b| b.parse().unwrap()).collect(),
+        })
+    }
+
+    #[test]
+    fn static_sg_translates_to_positional_ttls() {
+        let mut m = Mrib::default();
+        let changed = m.set_static(&[route(Some("10.0.0.1"), "232.1.1.1", "eth0", &["eth1", "eth2"])]);
+        assert_eq!(changed.len(), 1);
+        let e = m.get(&(a("10.0.0.1"), a("232.1.1.1"))).unwrap();
+        let r = resolve(e, ifaces);
+        assert_eq!(r.state, EntryState::Installed);
+        assert_eq!(
+            r.kernel,
+            Some(KernelEntry { iif_ifindex: 10, iif_vif: 0, ttls: vec![0, 1, 0, 16] })
+        );
+    }
+
+    #[test]
+    fn missing_interfaces_and_boundaries() {
+        let mut m = Mrib::default();
+        m.set_static(&[
+            route(Some("10.0.0.1"), "239.1.1.1", "eth0", &["eth1", "edge", "ppp0"]),
+            route(Some("10.0.0.1"), "239.2.2.2", "edge", &["eth1"]),
+            route(Some("10.0.0.1"), "232.2.2.2", "ppp0", &["eth1"]),
+        ]);
+        let r = resolve(m.get(&(a("10.0.0.1"), a("239.1.1.1"))).unwrap(), ifaces);
+        assert_eq!(r.kernel.unwrap().ttls, vec![0, 1]);
+        assert_eq!(
+            r.oifs,
+            vec![
+                ("edge".into(), OifState::Boundary),
+                ("eth1".into(), OifState::Forwarding),
+                ("ppp0".into(), OifState::NoVif)
+            ]
+        );
+        let r = resolve(m.get(&(a("10.0.0.1"), a("239.2.2.2"))).unwrap(), ifaces);
+        assert_eq!((r.state, r.kernel), (EntryState::InputBoundary, None));
+        let r = resolve(m.get(&(a("10.0.0.1"), a("232.2.2.2"))).unwrap(), ifaces);
+        assert_eq!((r.state, r.kernel), (EntryState::NoInputVif, None));
+    }
+
+    #[test]
+    fn star_g_creates_entries_per_source_with_longest_match() {
+        let mut m = Mrib::default();
+        m.set_static(&[
+            route(None, "225.0.0.0/8", "eth0", &["eth1"]),
+            route(None, "225.1.0.0/16", "eth0", &["eth1", "eth2"]),
+        ]);
+        assert!(m.is_empty());
+        assert!(m.on_unresolved(a("10.0.0.1"), a("225.1.2.3"), "eth0"));
+        assert!(m.on_unresolved(a("10.0.0.2"), a("225.9.2.3"), "eth0"));
+        // Wrong input interface, or no rule: nothing.
+        assert!(!m.on_unresolved(a("10.0.0.3"), a("225.1.2.3"), "eth1"));
+        assert!(!m.on_unresolved(a("10.0.0.3"), a("226.1.2.3"), "eth0"));
+        // Already there: nothing new.
+        assert!(!m.on_unresolved(a("10.0.0.1"), a("225.1.2.3"), "eth0"));
+        assert_eq!(m.len(), 2);
+        let e = m.get(&(a("10.0.0.1"), a("225.1.2.3"))).unwrap();
+        assert_eq!(e.oifs.len(), 2);
+        assert_eq!(e.origin, Origin::StarG { rule: "225.1.0.0/16".parse().unwrap() });
+        let e = m.get(&(a("10.0.0.2"), a("225.9.2.3"))).unwrap();
+        assert_eq!(e.oifs.len(), 1);
+        assert!(m.expire((a("10.0.0.2"), a("225.9.2.3"))));
+        assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn reload_touches_only_what_changed() {
+        let mut m = Mrib::default();
+        let r1 = route(Some("10.0.0.1"), "232.1.1.1", "eth0", &["eth1"]);
+        let r2 = route(Some("10.0.0.1"), "232.1.1.2", "eth0", &["eth1"]);
+        let star = route(None, "225.0.0.0/8", "eth0", &["eth1"]);
+        m.set_static(&[r1.clone(), r2.clone(), star.clone()]);
+        m.on_unresolved(a("10.0.0.9"), a("225.0.0.1"), "eth0");
+        // Same config: nothing changes.
+        assert!(m.set_static(&[r1.clone(), r2.clone(), star.clone()]).is_empty());
+        // r2 gets another output, r1 untouched, the star rule gains eth2.
+        let r2b = route(Some("10.0.0.1"), "232.1.1.2", "eth0", &["eth1", "eth2"]);
+        let starb = route(None, "225.0.0.0/8", "eth0", &["eth1", "eth2"]);
+        let changed = m.set_static(&[r1.clone(), r2b, starb]);
+        assert_eq!(
+            changed,
+            [(a("10.0.0.1"), a("232.1.1.2")), (a("10.0.0.9"), a("225.0.0.1"))].into()
+        );
+        // Removing the star rule removes its derived entries; removing r1 removes r1.
+        let changed = m.set_static(&[r2.clone()]);
+        assert_eq!(
+            changed,
+            [
+                (a("10.0.0.1"), a("232.1.1.1")),
+                (a("10.0.0.1"), a("232.1.1.2")),
+                (a("10.0.0.9"), a("225.0.0.1"))
+            ]
+            .into()
+        );
+        assert_eq!(m.len(), 1);
+        // A static route takes over a key that a (*,G) rule had derived.
+        m.set_static(&[r2.clone(), star.clone()]);
+        m.on_unresolved(a("10.0.0.1"), a("225.0.0.1"), "eth0");
+        let takeover = route(Some("10.0.0.1"), "225.0.0.1", "eth1", &["eth0"]);
+        let changed = m.set_static(&[r2, star, takeover]);
+        assert_eq!(changed, [(a("10.0.0.1"), a("225.0.0.1"))].into());
+        assert_eq!(m.get(&(a("10.0.0.1"), a("225.0.0.1"))).unwrap().origin, Origin::Static);
+        assert!(!m.expire((a("10.0.0.1"), a("225.0.0.1"))), "static entries never expire");
+    }
+}

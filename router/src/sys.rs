@@ -1,0 +1,394 @@
+//! The only module with `unsafe`: the kernel's multicast routing socket (linux/mroute.h)
+//! and the rtnetlink socket.
+//!
+//! Everything here is a thin, typed wrapper over one system call. The C structures are
+//! declared with `#[repr(C)]` and their sizes are checked at compile time against the
+//! kernel ABI, so a layout mistake does not build.
+#![allow(unsafe_code)]
+
+use std::io;
+use std::mem::size_of;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsRawFd, RawFd};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+// linux/mroute.h
+const MRT_BASE: libc::c_int = 200;
+const MRT_INIT: libc::c_int = MRT_BASE;
+const MRT_DONE: libc::c_int = MRT_BASE + 1;
+const MRT_ADD_VIF: libc::c_int = MRT_BASE + 2;
+const MRT_DEL_VIF: libc::c_int = MRT_BASE + 3;
+const MRT_ADD_MFC: libc::c_int = MRT_BASE + 4;
+const MRT_ASSERT: libc::c_int = MRT_BASE + 7;
+const MRT_PIM: libc::c_int = MRT_BASE + 8;
+const MRT_TABLE: libc::c_int = MRT_BASE + 9;
+const MRT_FLUSH: libc::c_int = MRT_BASE + 12;
+
+/// MRT_FLUSH flags: everything, static entries and VIFs included.
+const MRT_FLUSH_ALL: libc::c_int = 1 | 2 | 4 | 8;
+
+/// The kernel's VIF limit (MAXVIFS).
+pub const MAXVIFS: usize = 32;
+
+/// vifctl.vifc_flags
+pub const VIFF_TUNNEL: u8 = 0x1;
+pub const VIFF_REGISTER: u8 = 0x4;
+pub const VIFF_USE_IFINDEX: u8 = 0x8;
+
+/// struct vifctl (linux/mroute.h). The union of vifc_lcl_addr / vifc_lcl_ifindex is
+/// represented by its ifindex member, which is what VIFF_USE_IFINDEX reads.
+#[repr(C)]
+struct VifCtl {
+    vifc_vifi: u16,
+    vifc_flags: u8,
+    vifc_threshold: u8,
+    vifc_rate_limit: u32,
+    vifc_lcl_ifindex: i32,
+    vifc_rmt_addr: u32,
+}
+const _: () = assert!(size_of::<VifCtl>() == 16);
+
+/// struct mfcctl (linux/mroute.h).
+#[repr(C)]
+struct MfcCtl {
+    mfcc_origin: [u8; 4],
+    mfcc_mcastgrp: [u8; 4],
+    mfcc_parent: u16,
+    mfcc_ttls: [u8; MAXVIFS],
+    mfcc_pkt_cnt: u32,
+    mfcc_byte_cnt: u32,
+    mfcc_wrong_if: u32,
+    mfcc_expire: i32,
+}
+const _: () = assert!(size_of::<MfcCtl>() == 60);
+
+/// struct igmpmsg (linux/mroute.h): an upcall, laid over the start of an IP header so that
+/// the IP protocol byte (offset 9, `im_mbz`) is 0.
+#[repr(C)]
+struct IgmpMsg {
+    unused1: u32,
+    unused2: u32,
+    im_msgtype: u8,
+    im_mbz: u8,
+    im_vif: u8,
+    im_vif_hi: u8,
+    im_src: [u8; 4],
+    im_dst: [u8; 4],
+}
+const _: () = assert!(size_of::<IgmpMsg>() == 20);
+
+/// Upcall message types (IGMPMSG_*).
+pub const IGMPMSG_NOCACHE: u8 = 1;
+pub const IGMPMSG_WRONGVIF: u8 = 2;
+pub const IGMPMSG_WHOLEPKT: u8 = 3;
+pub const IGMPMSG_WRVIFWHOLE: u8 = 4;
+
+/// A kernel upcall read from the mroute socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawUpcall {
+    pub msgtype: u8,
+    pub vif: u16,
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    /// For whole-packet upcalls: the IP packet after the igmpmsg header.
+    pub packet: Vec<u8>,
+}
+
+/// Decode an upcall; `buf` must start with the igmpmsg header (protocol byte 0).
+pub fn parse_upcall(buf: &[u8]) -> Option<RawUpcall> {
+    if buf.len() < size_of::<IgmpMsg>() || buf[9] != 0 {
+        return None;
+    }
+    Some(RawUpcall {
+        msgtype: buf[8],
+        vif: u16::from(buf[10]) | (u16::from(buf[11]) << 8),
+        src: Ipv4Addr::new(buf[12], buf[13], buf[14], buf[15]),
+        dst: Ipv4Addr::new(buf[16], buf[17], buf[18], buf[19]),
+        packet: buf[20..].to_vec(),
+    })
+}
+
+fn setsockopt<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
+    // SAFETY: `value` points to a live, initialised T of the size we pass; the kernel
+    // copies it and keeps no reference.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (value as *const T).cast(),
+            size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
+/// The multicast routing socket: a raw IGMP socket that owns one multicast table.
+///
+/// Created with [`MrouteSocket::open`], which performs the documented start sequence;
+/// dropping it closes the socket, and the kernel then removes every VIF and every
+/// dynamic MFC entry of the table.
+pub struct MrouteSocket {
+    sock: Socket,
+}
+
+impl MrouteSocket {
+    /// Open the socket for `table` (None: the default table), MRT_INIT, and flush
+    /// whatever a previous instance left, static entries and VIFs included.
+    pub fn open(table: Option<u32>) -> io::Result<Self> {
+        let sock = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(libc::IPPROTO_IGMP)))?;
+        let fd = sock.as_raw_fd();
+        if let Some(t) = table {
+            setsockopt(fd, libc::IPPROTO_IP, MRT_TABLE, &(t as libc::c_int))?;
+        }
+        setsockopt(fd, libc::IPPROTO_IP, MRT_INIT, &(1 as libc::c_int))?;
+        setsockopt(fd, libc::IPPROTO_IP, MRT_FLUSH, &MRT_FLUSH_ALL)?;
+        setsockopt(fd, libc::IPPROTO_IP, libc::IP_PKTINFO, &(1 as libc::c_int))?;
+        sock.set_nonblocking(true)?;
+        // Upcalls and reports can come in bursts: give the socket room.
+        let _ = sock.set_recv_buffer_size(4 << 20);
+        Ok(MrouteSocket { sock })
+    }
+
+    /// MRT_ADD_VIF for a network device, by ifindex.
+    pub fn add_vif(&self, vif: u16, ifindex: u32, threshold: u8, flags: u8) -> io::Result<()> {
+        let ctl = VifCtl {
+            vifc_vifi: vif,
+            vifc_flags: flags | VIFF_USE_IFINDEX,
+            vifc_threshold: threshold,
+            vifc_rate_limit: 0,
+            vifc_lcl_ifindex: ifindex as i32,
+            vifc_rmt_addr: 0,
+        };
+        setsockopt(self.sock.as_raw_fd(), libc::IPPROTO_IP, MRT_ADD_VIF, &ctl)
+    }
+
+    /// MRT_ADD_VIF of the PIM register VIF (creates `pimreg`, or `pimregN` in table N).
+    pub fn add_register_vif(&self, vif: u16) -> io::Result<()> {
+        let ctl = VifCtl {
+            vifc_vifi: vif,
+            vifc_flags: VIFF_REGISTER,
+            vifc_threshold: 1,
+            vifc_rate_limit: 0,
+            vifc_lcl_ifindex: 0,
+            vifc_rmt_addr: 0,
+        };
+        setsockopt(self.sock.as_raw_fd(), libc::IPPROTO_IP, MRT_ADD_VIF, &ctl)
+    }
+
+    /// MRT_DEL_VIF. The kernel looks only at the index.
+    pub fn del_vif(&self, vif: u16) -> io::Result<()> {
+        let ctl = VifCtl {
+            vifc_vifi: vif,
+            vifc_flags: 0,
+            vifc_threshold: 0,
+            vifc_rate_limit: 0,
+            vifc_lcl_ifindex: 0,
+            vifc_rmt_addr: 0,
+        };
+        setsockopt(self.sock.as_raw_fd(), libc::IPPROTO_IP, MRT_DEL_VIF, &ctl)
+    }
+
+    /// MRT_ADD_MFC: the setsockopt way to write an MFC entry. The router writes entries
+    /// through rtnetlink; this is used only for an entry that forwards on VIF 31, which
+    /// rtnetlink cannot express (the kernel rejects a 32-hop RTA_MULTIPATH with EINVAL).
+    pub fn add_mfc(&self, source: Ipv4Addr, group: Ipv4Addr, parent_vif: u16, ttls: &[u8]) -> io::Result<()> {
+        let mut ctl = MfcCtl {
+            mfcc_origin: source.octets(),
+            mfcc_mcastgrp: group.octets(),
+            mfcc_parent: parent_vif,
+            mfcc_ttls: [0; MAXVIFS],
+            mfcc_pkt_cnt: 0,
+            mfcc_byte_cnt: 0,
+            mfcc_wrong_if: 0,
+            mfcc_expire: 0,
+        };
+        let n = ttls.len().min(MAXVIFS);
+        ctl.mfcc_ttls[..n].copy_from_slice(&ttls[..n]);
+        setsockopt(self.sock.as_raw_fd(), libc::IPPROTO_IP, MRT_ADD_MFC, &ctl)
+    }
+
+    /// MRT_PIM (which also turns MRT_ASSERT on) or off.
+    pub fn set_pim(&self, on: bool) -> io::Result<()> {
+        setsockopt(self.sock.as_raw_fd(), libc::IPPROTO_IP, MRT_PIM, &(on as libc::c_int))
+    }
+
+    /// MRT_ASSERT: ask for WRONGVIF upcalls.
+    pub fn set_assert(&self, on: bool) -> io::Result<()> {
+        setsockopt(self.sock.as_raw_fd(), libc::IPPROTO_IP, MRT_ASSERT, &(on as libc::c_int))
+    }
+
+    /// Join `group` on an interface so that IGMP messages to it reach this socket.
+    pub fn join(&self, group: Ipv4Addr, ifindex: u32) -> io::Result<()> {
+        self.sock
+            .join_multicast_v4_n(&group, &socket2::InterfaceIndexOrAddress::Index(ifindex))
+    }
+
+    /// Leave `group` on an interface.
+    pub fn leave(&self, group: Ipv4Addr, ifindex: u32) -> io::Result<()> {
+        self.sock
+            .leave_multicast_v4_n(&group, &socket2::InterfaceIndexOrAddress::Index(ifindex))
+    }
+
+    /// Read one datagram: an IP packet (IGMP, with header) or an upcall. Returns the
+    /// length and the arrival ifindex from IP_PKTINFO (0 for upcalls).
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, u32)> {
+        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+        // Room for one in_pktinfo control message.
+        let mut cbuf = [0u64; 8];
+        // SAFETY: msghdr is plain data; all-zero is a valid value.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = size_of::<[u64; 8]>() as _;
+        // SAFETY: iov and cbuf outlive the call and their lengths are correct.
+        let n = unsafe { libc::recvmsg(self.sock.as_raw_fd(), &mut msg, 0) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut ifindex = 0;
+        // SAFETY: the CMSG_* macros walk the control buffer the kernel filled in, bounded
+        // by msg_controllen; in_pktinfo is read unaligned from a cmsg of that type.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(&msg);
+            while !c.is_null() {
+                if (*c).cmsg_level == libc::IPPROTO_IP && (*c).cmsg_type == libc::IP_PKTINFO {
+                    let info: libc::in_pktinfo = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                    ifindex = info.ipi_ifindex as u32;
+                }
+                c = libc::CMSG_NXTHDR(&msg, c);
+            }
+        }
+        Ok((n as usize, ifindex))
+    }
+}
+
+impl AsRawFd for MrouteSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+}
+
+impl Drop for MrouteSocket {
+    fn drop(&mut self) {
+        // Closing would do the same; MRT_DONE makes the intent explicit and synchronous.
+        let _ = setsockopt(self.sock.as_raw_fd(), libc::IPPROTO_IP, MRT_DONE, &(0 as libc::c_int));
+    }
+}
+
+/// A NETLINK_ROUTE socket.
+pub struct NetlinkSocket {
+    sock: Socket,
+}
+
+const SOL_NETLINK: libc::c_int = 270;
+const NETLINK_ADD_MEMBERSHIP: libc::c_int = 1;
+const NETLINK_EXT_ACK: libc::c_int = 11;
+
+impl NetlinkSocket {
+    /// Open a NETLINK_ROUTE socket subscribed to `groups` (RTNLGRP_* numbers).
+    pub fn open(groups: &[u32], nonblocking: bool) -> io::Result<Self> {
+        let sock = Socket::new(
+            Domain::from(libc::AF_NETLINK),
+            Type::RAW,
+            Some(Protocol::from(libc::NETLINK_ROUTE)),
+        )?;
+        let fd = sock.as_raw_fd();
+        // SAFETY: sockaddr_nl is plain data; we bind with pid 0 (kernel assigns) and no
+        // legacy groups, passing the correct length.
+        let rc = unsafe {
+            let mut sa: libc::sockaddr_nl = std::mem::zeroed();
+            sa.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+            libc::bind(
+                fd,
+                (&sa as *const libc::sockaddr_nl).cast(),
+                size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+            )
+        };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        for g in groups {
+            setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &(*g as libc::c_int))?;
+        }
+        let _ = setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &(1 as libc::c_int));
+        sock.set_nonblocking(nonblocking)?;
+        let _ = sock.set_recv_buffer_size(8 << 20);
+        Ok(NetlinkSocket { sock })
+    }
+
+    /// Send one request to the kernel.
+    pub fn send(&self, buf: &[u8]) -> io::Result<()> {
+        let n = self.sock.send(buf)?;
+        if n != buf.len() {
+            return Err(io::Error::other("short netlink send"));
+        }
+        Ok(())
+    }
+
+    /// Receive one datagram (possibly several messages).
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: socket2 takes MaybeUninit; an initialised &mut [u8] is a valid one.
+        let uninit = unsafe {
+            std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<std::mem::MaybeUninit<u8>>(), buf.len())
+        };
+        self.sock.recv(uninit)
+    }
+
+    /// Set a receive timeout for blocking sockets.
+    pub fn set_read_timeout(&self, d: std::time::Duration) -> io::Result<()> {
+        self.sock.set_read_timeout(Some(d))
+    }
+}
+
+impl AsRawFd for NetlinkSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+}
+
+/// True if the process has CAP_NET_ADMIN in its effective set (root normally does).
+pub fn has_net_admin() -> bool {
+    // capget would be exact; reading /proc avoids another unsafe block.
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .is_some_and(|caps| caps & (1 << 12) != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upcall_decoding() {
+        let mut b = vec![0u8; 20];
+        b[8] = IGMPMSG_NOCACHE;
+        b[10] = 3;
+        b[11] = 0;
+        b[12..16].copy_from_slice(&[10, 0, 1, 2]);
+        b[16..20].copy_from_slice(&[239, 1, 1, 1]);
+        let u = parse_upcall(&b).unwrap();
+        assert_eq!(u.msgtype, IGMPMSG_NOCACHE);
+        assert_eq!(u.vif, 3);
+        assert_eq!(u.src, Ipv4Addr::new(10, 0, 1, 2));
+        assert_eq!(u.dst, Ipv4Addr::new(239, 1, 1, 1));
+        // Protocol byte non-zero: an ordinary IGMP packet, not an upcall.
+        b[9] = 2;
+        assert_eq!(parse_upcall(&b), None);
+        assert_eq!(parse_upcall(&b[..10]), None);
+    }
+}
+
+/// Register a socket that owns its file descriptor with the tokio reactor.
+pub fn async_fd<T: AsRawFd>(inner: T) -> io::Result<tokio::io::unix::AsyncFd<T>> {
+    // SAFETY: `inner` (MrouteSocket or NetlinkSocket) owns its descriptor; the AsyncFd owns
+    // `inner`, so the descriptor stays open exactly as long as it is registered.
+    unsafe { tokio::io::unix::AsyncFd::register(inner) }.map_err(|e| e.into_parts().1)
+}
