@@ -18,12 +18,18 @@ pub struct RouteKey {
 impl RouteKey {
     /// The (S,G) key.
     pub const fn sg(source: Ipv4Addr, group: Ipv4Addr) -> Self {
-        RouteKey { source: Some(source), group }
+        RouteKey {
+            source: Some(source),
+            group,
+        }
     }
 
     /// The (*,G) key.
     pub const fn star_g(group: Ipv4Addr) -> Self {
-        RouteKey { source: None, group }
+        RouteKey {
+            source: None,
+            group,
+        }
     }
 
     /// True for (*,G).

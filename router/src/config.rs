@@ -207,14 +207,20 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
     let table = match r.table {
         // Linux multicast tables are 32-bit ids; 0 is RT_TABLE_UNSPEC and not usable.
         Some(t) if !(1..=i64::from(u32::MAX)).contains(t.get_ref()) => {
-            return Err((t.span(), format!("must be between 1 and {}, got {}", u32::MAX, t.get_ref())));
+            return Err((
+                t.span(),
+                format!("must be between 1 and {}, got {}", u32::MAX, t.get_ref()),
+            ));
         }
         Some(t) => Some(*t.get_ref() as u32),
         None => None,
     };
     let cache_timeout = match r.cache_timeout {
         Some(t) if !(1..=86_400).contains(t.get_ref()) => {
-            return Err((t.span(), format!("must be between 1 and 86400 seconds, got {}", t.get_ref())));
+            return Err((
+                t.span(),
+                format!("must be between 1 and 86400 seconds, got {}", t.get_ref()),
+            ));
         }
         Some(t) => Duration::from_secs(*t.get_ref() as u64),
         None => DEFAULT_CACHE_TIMEOUT,
@@ -224,10 +230,16 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
     for i in raw.interface {
         let iname = i.name.get_ref().clone();
         if iname.is_empty() || iname.len() > 15 || iname.contains(['/', ' ', '\t']) {
-            return Err((i.name.span(), "is not a valid Linux interface name (1 to 15 characters, no '/' or spaces)".into()));
+            return Err((
+                i.name.span(),
+                "is not a valid Linux interface name (1 to 15 characters, no '/' or spaces)".into(),
+            ));
         }
         if interfaces.contains_key(&iname) {
-            return Err((i.name.span(), format!("interface `{iname}` is listed twice")));
+            return Err((
+                i.name.span(),
+                format!("interface `{iname}` is listed twice"),
+            ));
         }
         let mut protocols = BTreeSet::new();
         for p in &i.protocols {
@@ -236,7 +248,10 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
                 "pim" => ProtocolName::Pim,
                 "dvmrp" => ProtocolName::Dvmrp,
                 other => {
-                    return Err((p.span(), format!("unknown protocol `{other}`; known: igmp, pim, dvmrp")));
+                    return Err((
+                        p.span(),
+                        format!("unknown protocol `{other}`; known: igmp, pim, dvmrp"),
+                    ));
                 }
             };
             // Refuse rather than silently run without the protocol the user asked for.
@@ -256,7 +271,10 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
         }
         let ttl_threshold = match &i.ttl_threshold {
             Some(t) if !(1..=255).contains(t.get_ref()) => {
-                return Err((t.span(), format!("must be between 1 and 255, got {}", t.get_ref())));
+                return Err((
+                    t.span(),
+                    format!("must be between 1 and 255, got {}", t.get_ref()),
+                ));
             }
             Some(t) => *t.get_ref() as u8,
             None => 1,
@@ -267,7 +285,12 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
         }
         interfaces.insert(
             iname.clone(),
-            InterfaceConfig { name: iname, protocols, ttl_threshold, boundaries },
+            InterfaceConfig {
+                name: iname,
+                protocols,
+                ttl_threshold,
+                boundaries,
+            },
         );
     }
 
@@ -277,7 +300,10 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
         let source = match &rt.source {
             Some(s) => {
                 let a: Ipv4Addr = s.get_ref().parse().map_err(|_| {
-                    (s.span(), format!("`{}` is not an IPv4 address", s.get_ref()))
+                    (
+                        s.span(),
+                        format!("`{}` is not an IPv4 address", s.get_ref()),
+                    )
                 })?;
                 if a.is_multicast() || a.is_unspecified() || a.is_broadcast() {
                     return Err((s.span(), format!("{a} is not a unicast source address")));
@@ -294,56 +320,99 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
         };
         let input = rt.input.get_ref().clone();
         if !interfaces.contains_key(&input) {
-            return Err((rt.input.span(), format!("interface `{input}` is not listed in any [[interface]]")));
+            return Err((
+                rt.input.span(),
+                format!("interface `{input}` is not listed in any [[interface]]"),
+            ));
         }
         if rt.outputs.get_ref().is_empty() {
-            return Err((rt.outputs.span(), "needs at least one output interface".into()));
+            return Err((
+                rt.outputs.span(),
+                "needs at least one output interface".into(),
+            ));
         }
         let mut outputs = BTreeSet::new();
         for o in rt.outputs.get_ref() {
             let oname = o.get_ref();
             if !interfaces.contains_key(oname) {
-                return Err((o.span(), format!("interface `{oname}` is not listed in any [[interface]]")));
+                return Err((
+                    o.span(),
+                    format!("interface `{oname}` is not listed in any [[interface]]"),
+                ));
             }
             if *oname == input {
-                return Err((o.span(), format!("`{oname}` is the input interface; it cannot also be an output")));
+                return Err((
+                    o.span(),
+                    format!("`{oname}` is the input interface; it cannot also be an output"),
+                ));
             }
             if !outputs.insert(oname.clone()) {
                 return Err((o.span(), format!("`{oname}` is listed twice")));
             }
         }
-        if let Some(dup) = routes.iter().find(|x| x.source == source && x.group == group) {
+        if let Some(dup) = routes
+            .iter()
+            .find(|x| x.source == source && x.group == group)
+        {
             let what = match dup.source {
                 Some(s) => format!("({s}, {})", dup.group.ip()),
                 None => format!("(*, {})", dup.group),
             };
             return Err((rt.group.span(), format!("route {what} is configured twice")));
         }
-        routes.push(StaticRoute { source, group, input, outputs });
+        routes.push(StaticRoute {
+            source,
+            group,
+            input,
+            outputs,
+        });
     }
 
-    Ok(Config { name, control_socket, log_level, table, cache_timeout, interfaces, routes })
+    Ok(Config {
+        name,
+        control_socket,
+        log_level,
+        table,
+        cache_timeout,
+        interfaces,
+        routes,
+    })
 }
 
 /// A multicast group or group prefix ("239.1.1.1" or "239.0.0.0/8").
 fn parse_group_range(s: &Spanned<String>) -> Result<Ipv4Network, Invalid> {
     let text = s.get_ref();
     let net: Ipv4Network = if text.contains('/') {
-        text.parse().map_err(|_| (s.span(), format!("`{text}` is not an IPv4 prefix")))?
+        text.parse()
+            .map_err(|_| (s.span(), format!("`{text}` is not an IPv4 prefix")))?
     } else {
-        let a: Ipv4Addr =
-            text.parse().map_err(|_| (s.span(), format!("`{text}` is not an IPv4 address")))?;
+        let a: Ipv4Addr = text
+            .parse()
+            .map_err(|_| (s.span(), format!("`{text}` is not an IPv4 address")))?;
         Ipv4Network::new(a, 32).expect("/32 is valid")
     };
     if net.network() != net.ip() {
-        return Err((s.span(), format!("`{text}` has host bits set; did you mean {}/{}?", net.network(), net.prefix())));
+        return Err((
+            s.span(),
+            format!(
+                "`{text}` has host bits set; did you mean {}/{}?",
+                net.network(),
+                net.prefix()
+            ),
+        ));
     }
     if !net.network().is_multicast() || net.prefix() < 4 {
-        return Err((s.span(), format!("`{text}` is not within the multicast range 224.0.0.0/4")));
+        return Err((
+            s.span(),
+            format!("`{text}` is not within the multicast range 224.0.0.0/4"),
+        ));
     }
     let o = net.network().octets();
     if net.prefix() >= 24 && o[0] == 224 && o[1] == 0 && o[2] == 0 {
-        return Err((s.span(), format!("`{text}` is link-local (224.0.0.0/24) and never routed")));
+        return Err((
+            s.span(),
+            format!("`{text}` is link-local (224.0.0.0/24) and never routed"),
+        ));
     }
     Ok(net)
 }
@@ -353,7 +422,9 @@ pub fn check_log_level(level: &str) -> Result<(), String> {
     const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
     // A bare word would be taken by EnvFilter as a target name and silently log nothing.
     for directive in level.split(',') {
-        if !directive.contains('=') && !LEVELS.contains(&directive.trim().to_ascii_lowercase().as_str()) {
+        if !directive.contains('=')
+            && !LEVELS.contains(&directive.trim().to_ascii_lowercase().as_str())
+        {
             return Err(format!(
                 "`{level}` is not a log level (off, error, warn, info, debug, trace) or a filter like `info,router=debug`"
             ));
@@ -362,7 +433,9 @@ pub fn check_log_level(level: &str) -> Result<(), String> {
     tracing_subscriber::EnvFilter::builder()
         .parse(level)
         .map(|_| ())
-        .map_err(|e| format!("`{level}` is not a log level (error, warn, info, debug, trace) or filter: {e}"))
+        .map_err(|e| {
+            format!("`{level}` is not a log level (error, warn, info, debug, trace) or filter: {e}")
+        })
 }
 
 /// Turn a byte span into file, line, column, table and key.
@@ -474,34 +547,135 @@ outputs = ["eth0"]
     #[test]
     fn every_error_names_line_key_and_problem() {
         let cases: &[(&str, usize, &str, &str)] = &[
-            ("[router]\nnmae = \"x\"\n", 2, "[router] `nmae`", "unknown field `nmae`"),
+            (
+                "[router]\nnmae = \"x\"\n",
+                2,
+                "[router] `nmae`",
+                "unknown field `nmae`",
+            ),
             ("[routr]\n", 1, "[routr]", "unknown field `routr`"),
             ("[router]\nname = 5\n", 2, "[router] `name`", "invalid type"),
-            ("[router]\nname = \"a b\"\n", 2, "[router] `name`", "without spaces"),
-            ("[router]\ncontrol_socket = \"\"\n", 2, "[router] `control_socket`", "must not be empty"),
-            ("[router]\nlog_level = \"loud\"\n", 2, "[router] `log_level`", "not a log level"),
-            ("[router]\ntable = 0\n", 2, "[router] `table`", "between 1 and"),
-            ("[router]\ncache_timeout = 0\n", 2, "[router] `cache_timeout`", "between 1 and 86400"),
-            ("[router]\nname = \"x\"\nname = \"y\"\n", 3, "[router] `name`", "duplicate key"),
-            ("[[interface]]\nname = \"eth0\"\nttl = 3\n", 3, "[[interface]] `ttl`", "unknown field `ttl`"),
-            ("[[interface]]\nttl_threshold = 2\n", 1, "[[interface]]", "missing field `name`"),
-            ("[[interface]]\nname = \"this-name-is-too-long\"\n", 2, "[[interface]] `name`", "not a valid Linux interface name"),
-            ("[[interface]]\nname = \"eth0\"\n[[interface]]\nname = \"eth0\"\n", 4, "[[interface]] `name`", "listed twice"),
-            ("[[interface]]\nname = \"eth0\"\nttl_threshold = 0\n", 3, "[[interface]] `ttl_threshold`", "between 1 and 255, got 0"),
-            ("[[interface]]\nname = \"eth0\"\nttl_threshold = 300\n", 3, "[[interface]] `ttl_threshold`", "got 300"),
-            ("[[interface]]\nname = \"eth0\"\nprotocols = [\"ospf\"]\n", 3, "[[interface]] `protocols`", "unknown protocol `ospf`"),
-            ("[[interface]]\nname = \"eth0\"\nprotocols = [\"pim\"]\n", 3, "[[interface]] `protocols`", "not implemented"),
-            ("[[interface]]\nname = \"eth0\"\nboundaries = [\"10.0.0.0/8\"]\n", 3, "[[interface]] `boundaries`", "not within the multicast range"),
-            ("[[interface]]\nname = \"eth0\"\nboundaries = [\"239.1.0.0/8\"]\n", 3, "[[interface]] `boundaries`", "host bits set; did you mean 239.0.0.0/8"),
-            ("[[interface]]\nname = \"eth0\"\nboundaries = [\"nope\"]\n", 3, "[[interface]] `boundaries`", "not an IPv4 address"),
-            ("[[interface]]\nname = \"eth0\"\nboundaries = [\"239.0.0.0/40\"]\n", 3, "[[interface]] `boundaries`", "not an IPv4 prefix"),
+            (
+                "[router]\nname = \"a b\"\n",
+                2,
+                "[router] `name`",
+                "without spaces",
+            ),
+            (
+                "[router]\ncontrol_socket = \"\"\n",
+                2,
+                "[router] `control_socket`",
+                "must not be empty",
+            ),
+            (
+                "[router]\nlog_level = \"loud\"\n",
+                2,
+                "[router] `log_level`",
+                "not a log level",
+            ),
+            (
+                "[router]\ntable = 0\n",
+                2,
+                "[router] `table`",
+                "between 1 and",
+            ),
+            (
+                "[router]\ncache_timeout = 0\n",
+                2,
+                "[router] `cache_timeout`",
+                "between 1 and 86400",
+            ),
+            (
+                "[router]\nname = \"x\"\nname = \"y\"\n",
+                3,
+                "[router] `name`",
+                "duplicate key",
+            ),
+            (
+                "[[interface]]\nname = \"eth0\"\nttl = 3\n",
+                3,
+                "[[interface]] `ttl`",
+                "unknown field `ttl`",
+            ),
+            (
+                "[[interface]]\nttl_threshold = 2\n",
+                1,
+                "[[interface]]",
+                "missing field `name`",
+            ),
+            (
+                "[[interface]]\nname = \"this-name-is-too-long\"\n",
+                2,
+                "[[interface]] `name`",
+                "not a valid Linux interface name",
+            ),
+            (
+                "[[interface]]\nname = \"eth0\"\n[[interface]]\nname = \"eth0\"\n",
+                4,
+                "[[interface]] `name`",
+                "listed twice",
+            ),
+            (
+                "[[interface]]\nname = \"eth0\"\nttl_threshold = 0\n",
+                3,
+                "[[interface]] `ttl_threshold`",
+                "between 1 and 255, got 0",
+            ),
+            (
+                "[[interface]]\nname = \"eth0\"\nttl_threshold = 300\n",
+                3,
+                "[[interface]] `ttl_threshold`",
+                "got 300",
+            ),
+            (
+                "[[interface]]\nname = \"eth0\"\nprotocols = [\"ospf\"]\n",
+                3,
+                "[[interface]] `protocols`",
+                "unknown protocol `ospf`",
+            ),
+            (
+                "[[interface]]\nname = \"eth0\"\nprotocols = [\"pim\"]\n",
+                3,
+                "[[interface]] `protocols`",
+                "not implemented",
+            ),
+            (
+                "[[interface]]\nname = \"eth0\"\nboundaries = [\"10.0.0.0/8\"]\n",
+                3,
+                "[[interface]] `boundaries`",
+                "not within the multicast range",
+            ),
+            (
+                "[[interface]]\nname = \"eth0\"\nboundaries = [\"239.1.0.0/8\"]\n",
+                3,
+                "[[interface]] `boundaries`",
+                "host bits set; did you mean 239.0.0.0/8",
+            ),
+            (
+                "[[interface]]\nname = \"eth0\"\nboundaries = [\"nope\"]\n",
+                3,
+                "[[interface]] `boundaries`",
+                "not an IPv4 address",
+            ),
+            (
+                "[[interface]]\nname = \"eth0\"\nboundaries = [\"239.0.0.0/40\"]\n",
+                3,
+                "[[interface]] `boundaries`",
+                "not an IPv4 prefix",
+            ),
         ];
         for (text, line, key, words) in cases {
             let e = err(text);
             assert_eq!(e.line, *line, "line for {text:?}: {e}");
             assert_eq!(e.key, *key, "key for {text:?}: {e}");
-            assert!(e.message.contains(words), "message for {text:?} lacks {words:?}: {e}");
-            assert!(e.to_string().starts_with(&format!("r1.toml:{line}:")), "{e}");
+            assert!(
+                e.message.contains(words),
+                "message for {text:?} lacks {words:?}: {e}"
+            );
+            assert!(
+                e.to_string().starts_with(&format!("r1.toml:{line}:")),
+                "{e}"
+            );
         }
     }
 
@@ -509,24 +683,75 @@ outputs = ["eth0"]
     fn route_errors() {
         let base = "[[interface]]\nname = \"eth0\"\n[[interface]]\nname = \"eth1\"\n[[route]]\n";
         let cases: &[(&str, &str, &str)] = &[
-            ("group = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth9\"]\n", "`outputs`", "`eth9` is not listed in any [[interface]]"),
-            ("group = \"239.1.1.1\"\ninput = \"eth7\"\noutputs = [\"eth1\"]\n", "`input`", "`eth7` is not listed"),
-            ("group = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth0\"]\n", "`outputs`", "is the input interface"),
-            ("group = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = []\n", "`outputs`", "at least one output"),
-            ("group = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth1\", \"eth1\"]\n", "`outputs`", "listed twice"),
-            ("group = \"10.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n", "`group`", "not within the multicast range"),
-            ("group = \"224.0.0.5\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n", "`group`", "link-local"),
-            ("source = \"239.0.0.1\"\ngroup = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n", "`source`", "not a unicast source"),
-            ("source = \"10.0.0.300\"\ngroup = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n", "`source`", "not an IPv4 address"),
-            ("source = \"10.0.0.1\"\ngroup = \"239.1.0.0/16\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n", "`group`", "needs a single group"),
-            ("group = \"239.1.1.1\"\ninput = \"eth0\"\n", "[[route]]", "missing field `outputs`"),
-            ("group = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n[[route]]\ngroup = \"239.1.1.1\"\ninput = \"eth1\"\noutputs = [\"eth0\"]\n", "`group`", "configured twice"),
+            (
+                "group = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth9\"]\n",
+                "`outputs`",
+                "`eth9` is not listed in any [[interface]]",
+            ),
+            (
+                "group = \"239.1.1.1\"\ninput = \"eth7\"\noutputs = [\"eth1\"]\n",
+                "`input`",
+                "`eth7` is not listed",
+            ),
+            (
+                "group = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth0\"]\n",
+                "`outputs`",
+                "is the input interface",
+            ),
+            (
+                "group = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = []\n",
+                "`outputs`",
+                "at least one output",
+            ),
+            (
+                "group = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth1\", \"eth1\"]\n",
+                "`outputs`",
+                "listed twice",
+            ),
+            (
+                "group = \"10.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n",
+                "`group`",
+                "not within the multicast range",
+            ),
+            (
+                "group = \"224.0.0.5\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n",
+                "`group`",
+                "link-local",
+            ),
+            (
+                "source = \"239.0.0.1\"\ngroup = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n",
+                "`source`",
+                "not a unicast source",
+            ),
+            (
+                "source = \"10.0.0.300\"\ngroup = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n",
+                "`source`",
+                "not an IPv4 address",
+            ),
+            (
+                "source = \"10.0.0.1\"\ngroup = \"239.1.0.0/16\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n",
+                "`group`",
+                "needs a single group",
+            ),
+            (
+                "group = \"239.1.1.1\"\ninput = \"eth0\"\n",
+                "[[route]]",
+                "missing field `outputs`",
+            ),
+            (
+                "group = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n[[route]]\ngroup = \"239.1.1.1\"\ninput = \"eth1\"\noutputs = [\"eth0\"]\n",
+                "`group`",
+                "configured twice",
+            ),
         ];
         for (tail, key, words) in cases {
             let text = format!("{base}{tail}");
             let e = err(&text);
             assert!(e.key.ends_with(key), "key for {tail:?}: {e}");
-            assert!(e.message.contains(words), "message for {tail:?} lacks {words:?}: {e}");
+            assert!(
+                e.message.contains(words),
+                "message for {tail:?} lacks {words:?}: {e}"
+            );
             assert!(e.line >= 5, "{e}");
         }
     }
@@ -534,6 +759,9 @@ outputs = ["eth0"]
     #[test]
     fn error_display_shows_the_line() {
         let e = err("[router]\n\ntable = -3\n");
-        assert_eq!(e.to_string(), "r1.toml:3:9: [router] `table`: must be between 1 and 4294967295, got -3\n    table = -3");
+        assert_eq!(
+            e.to_string(),
+            "r1.toml:3:9: [router] `table`: must be between 1 and 4294967295, got -3\n    table = -3"
+        );
     }
 }

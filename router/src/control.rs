@@ -4,7 +4,7 @@
 //! a [`Response`]. The JSON shapes are a stable interface, documented in the README:
 //!
 //! ```text
-//! -> {"cmd":"show","what":"mfc"}
+//! -> {"cmd":"show","what":{"topic":"mfc"}}
 //! <- {"ok":true,"data":{"mfc":[...]}}
 //! -> {"cmd":"log-level","level":"debug"}
 //! <- {"ok":true,"data":{"log_level":"debug"}}
@@ -64,11 +64,19 @@ pub struct Response {
 
 impl Response {
     pub fn ok(data: serde_json::Value) -> Self {
-        Response { ok: true, data: Some(data), error: None }
+        Response {
+            ok: true,
+            data: Some(data),
+            error: None,
+        }
     }
 
     pub fn err(msg: impl Into<String>) -> Self {
-        Response { ok: false, data: None, error: Some(msg.into()) }
+        Response {
+            ok: false,
+            data: None,
+            error: Some(msg.into()),
+        }
     }
 }
 
@@ -83,7 +91,10 @@ impl Client {
     pub fn connect(path: &Path) -> std::io::Result<Self> {
         let s = UnixStream::connect(path)?;
         s.set_read_timeout(Some(Duration::from_secs(30)))?;
-        Ok(Client { reader: BufReader::new(s.try_clone()?), writer: s })
+        Ok(Client {
+            reader: BufReader::new(s.try_clone()?),
+            writer: s,
+        })
     }
 
     /// Send one request and read its response.
@@ -109,13 +120,25 @@ mod tests {
     #[test]
     fn request_json_is_stable() {
         let cases = [
-            (Request::Show { what: Show::Mfc }, r#"{"cmd":"show","what":{"topic":"mfc"}}"#),
             (
-                Request::Show { what: Show::Rpf { source: Ipv4Addr::new(10, 0, 0, 1) } },
+                Request::Show { what: Show::Mfc },
+                r#"{"cmd":"show","what":{"topic":"mfc"}}"#,
+            ),
+            (
+                Request::Show {
+                    what: Show::Rpf {
+                        source: Ipv4Addr::new(10, 0, 0, 1),
+                    },
+                },
                 r#"{"cmd":"show","what":{"topic":"rpf","source":"10.0.0.1"}}"#,
             ),
             (Request::Reload, r#"{"cmd":"reload"}"#),
-            (Request::LogLevel { level: "debug".into() }, r#"{"cmd":"log-level","level":"debug"}"#),
+            (
+                Request::LogLevel {
+                    level: "debug".into(),
+                },
+                r#"{"cmd":"log-level","level":"debug"}"#,
+            ),
             (Request::Version, r#"{"cmd":"version"}"#),
         ];
         for (req, json) in cases {

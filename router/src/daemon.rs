@@ -111,12 +111,20 @@ pub async fn run(opts: Options) -> Result<()> {
              `setcap cap_net_admin,cap_net_raw+ep mrouterd`)"
         );
     }
-    let log_level = opts.log_level_override.clone().unwrap_or_else(|| config.log_level.clone());
+    let log_level = opts
+        .log_level_override
+        .clone()
+        .unwrap_or_else(|| config.log_level.clone());
     (opts.set_log_level)(&log_level).map_err(|e| anyhow::anyhow!(e))?;
 
-    let mroute = MrouteSocket::open(config.table).map_err(|e| mroute_open_error(e, config.table))?;
+    let mroute =
+        MrouteSocket::open(config.table).map_err(|e| mroute_open_error(e, config.table))?;
     let monitor = NetlinkSocket::open(
-        &[netlink::groups::LINK, netlink::groups::IPV4_IFADDR, netlink::groups::IPV4_ROUTE],
+        &[
+            netlink::groups::LINK,
+            netlink::groups::IPV4_IFADDR,
+            netlink::groups::IPV4_ROUTE,
+        ],
         true,
     )
     .context("opening the rtnetlink monitor socket")?;
@@ -198,7 +206,9 @@ pub async fn run(opts: Options) -> Result<()> {
                 let r = d.reload();
                 match r {
                     Ok(v) => tracing::info!("reload on SIGHUP: {v}"),
-                    Err(e) => tracing::error!("reload on SIGHUP failed, keeping the running configuration: {e}"),
+                    Err(e) => tracing::error!(
+                        "reload on SIGHUP failed, keeping the running configuration: {e}"
+                    ),
                 }
             }
             Ev::Stop(sig) => {
@@ -217,7 +227,9 @@ pub async fn run(opts: Options) -> Result<()> {
 }
 
 fn mroute_open_error(e: io::Error, table: Option<u32>) -> anyhow::Error {
-    let t = table.map_or("the default multicast table".to_owned(), |t| format!("multicast table {t}"));
+    let t = table.map_or("the default multicast table".to_owned(), |t| {
+        format!("multicast table {t}")
+    });
     match e.raw_os_error() {
         Some(libc::EADDRINUSE) => anyhow::anyhow!(
             "another multicast routing daemon (mrouterd, pimd, mrouted, smcroute or FRR pimd) \
@@ -239,8 +251,12 @@ fn mroute_open_error(e: io::Error, table: Option<u32>) -> anyhow::Error {
 
 fn bind_control_socket(path: &Path) -> Result<UnixListener> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the directory of the control socket {}", path.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| {
+            format!(
+                "creating the directory of the control socket {}",
+                path.display()
+            )
+        })?;
     }
     if path.exists() {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
@@ -263,7 +279,10 @@ fn bind_control_socket(path: &Path) -> Result<UnixListener> {
 }
 
 /// Accept control connections; every line is passed to the main loop.
-async fn serve_control(listener: UnixListener, tx: mpsc::Sender<(Request, oneshot::Sender<Response>)>) {
+async fn serve_control(
+    listener: UnixListener,
+    tx: mpsc::Sender<(Request, oneshot::Sender<Response>)>,
+) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
@@ -282,11 +301,13 @@ async fn serve_control(listener: UnixListener, tx: mpsc::Sender<(Request, onesho
                         if tx.send((req, otx)).await.is_err() {
                             return;
                         }
-                        orx.await.unwrap_or_else(|_| Response::err("mrouterd is shutting down"))
+                        orx.await
+                            .unwrap_or_else(|_| Response::err("mrouterd is shutting down"))
                     }
                     Err(e) => Response::err(format!("bad request: {e}")),
                 };
-                let mut out = serde_json::to_string(&resp).unwrap_or_else(|_| "{\"ok\":false}".into());
+                let mut out =
+                    serde_json::to_string(&resp).unwrap_or_else(|_| "{\"ok\":false}".into());
                 out.push('\n');
                 if w.write_all(out.as_bytes()).await.is_err() {
                     return;
@@ -304,18 +325,28 @@ impl Daemon {
     // ---------------------------------------------------------------- interfaces
 
     fn refresh_links(&mut self) -> Result<()> {
-        let links = self.rtnl.dump(netlink::build_link_dump, netlink::parse_link)?;
+        let links = self
+            .rtnl
+            .dump(netlink::build_link_dump, netlink::parse_link)?;
         self.links = links.into_iter().map(|l| (l.ifindex, l)).collect();
-        let addrs = self.rtnl.dump(netlink::build_addr_dump, netlink::parse_addr)?;
+        let addrs = self
+            .rtnl
+            .dump(netlink::build_addr_dump, netlink::parse_addr)?;
         self.addrs.clear();
         for a in addrs {
-            self.addrs.entry(a.ifindex).or_default().push((a.addr, a.prefix_len));
+            self.addrs
+                .entry(a.ifindex)
+                .or_default()
+                .push((a.addr, a.prefix_len));
         }
         Ok(())
     }
 
     fn ifindex_by_name(&self, name: &str) -> Option<u32> {
-        self.links.values().find(|l| l.name == name).map(|l| l.ifindex)
+        self.links
+            .values()
+            .find(|l| l.name == name)
+            .map(|l| l.ifindex)
     }
 
     fn name_by_ifindex(&self, ifindex: u32) -> Option<&str> {
@@ -328,8 +359,12 @@ impl Daemon {
     fn reconcile_interfaces(&mut self) {
         let mut released: Vec<u16> = Vec::new();
         // Interfaces removed from the configuration.
-        let gone: Vec<String> =
-            self.ifaces.keys().filter(|n| !self.config.interfaces.contains_key(*n)).cloned().collect();
+        let gone: Vec<String> = self
+            .ifaces
+            .keys()
+            .filter(|n| !self.config.interfaces.contains_key(*n))
+            .cloned()
+            .collect();
         for name in gone {
             let st = self.ifaces.remove(&name).expect("listed");
             if let Some(vif) = st.vif {
@@ -363,7 +398,9 @@ impl Daemon {
         }
         for name in &names {
             let st = self.ifaces[name].clone();
-            let (Some(ifindex), None) = (st.ifindex, st.vif) else { continue };
+            let (Some(ifindex), None) = (st.ifindex, st.vif) else {
+                continue;
+            };
             let threshold = self.config.interfaces[name].ttl_threshold;
             let result = match self.vifs.alloc(ifindex) {
                 Ok(vif) => match self.mroute.get_ref().add_vif(vif, ifindex, threshold, 0) {
@@ -398,7 +435,12 @@ impl Daemon {
             self.vifs.free(vif);
         }
         // A freed slot may let an interface that hit the VIF limit in.
-        if retry && self.ifaces.values().any(|s| s.vif.is_none() && s.ifindex.is_some()) {
+        if retry
+            && self
+                .ifaces
+                .values()
+                .any(|s| s.vif.is_none() && s.ifindex.is_some())
+        {
             self.reconcile_interfaces();
         }
     }
@@ -484,7 +526,11 @@ impl Daemon {
     }
 
     fn sync_all(&mut self) {
-        let keys: BTreeSet<SgKey> = self.mrib.keys().chain(self.installed.keys().copied()).collect();
+        let keys: BTreeSet<SgKey> = self
+            .mrib
+            .keys()
+            .chain(self.installed.keys().copied())
+            .collect();
         for k in keys {
             self.sync_key(k);
         }
@@ -496,7 +542,7 @@ impl Daemon {
         loop {
             let r = self.mroute.get_ref().recv(buf);
             match r {
-                Ok((n, ifindex)) => self.on_mroute_datagram(&buf[..n].to_vec(), ifindex),
+                Ok((n, ifindex)) => self.on_mroute_datagram(&buf[..n], ifindex),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -517,7 +563,11 @@ impl Daemon {
             sys::IGMPMSG_NOCACHE => {
                 self.counters.upcall_nocache += 1;
                 let key = (up.src, up.dst);
-                let iif = self.vifs.ifindex_of(up.vif).and_then(|i| self.name_by_ifindex(i)).map(str::to_owned);
+                let iif = self
+                    .vifs
+                    .ifindex_of(up.vif)
+                    .and_then(|i| self.name_by_ifindex(i))
+                    .map(str::to_owned);
                 let Some(iif) = iif else {
                     self.counters.unresolved_no_route += 1;
                     return;
@@ -640,7 +690,12 @@ impl Daemon {
         for e in dump {
             let key = (e.source, e.group);
             if derived.contains(&key) && e.last_use_centisecs.is_some_and(|c| c >= timeout_cs) {
-                tracing::info!("source ({}, {}) idle for {:?}; removing its entry", e.source, e.group, self.config.cache_timeout);
+                tracing::info!(
+                    "source ({}, {}) idle for {:?}; removing its entry",
+                    e.source,
+                    e.group,
+                    self.config.cache_timeout
+                );
                 self.mrib.expire(key);
                 self.sync_key(key);
             }
@@ -672,15 +727,25 @@ impl Daemon {
                 let ifindex = r.oif.or_else(|| r.multipath.first().map(|m| m.0));
                 let gateway = r.gateway.or_else(|| r.multipath.first().and_then(|m| m.1));
                 Rpf {
-                    interface: ifindex.and_then(|i| self.name_by_ifindex(i)).map(str::to_owned),
+                    interface: ifindex
+                        .and_then(|i| self.name_by_ifindex(i))
+                        .map(str::to_owned),
                     ifindex,
                     gateway,
                 }
             }
-            Ok(None) => Rpf { interface: None, ifindex: None, gateway: None },
+            Ok(None) => Rpf {
+                interface: None,
+                ifindex: None,
+                gateway: None,
+            },
             Err(e) => {
                 tracing::debug!(%source, "RPF lookup: {e}");
-                Rpf { interface: None, ifindex: None, gateway: None }
+                Rpf {
+                    interface: None,
+                    ifindex: None,
+                    gateway: None,
+                }
             }
         }
     }
@@ -700,19 +765,30 @@ impl Daemon {
     fn try_reload(&mut self) -> Result<serde_json::Value> {
         let new = config::load(&self.config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
         if new.table != self.config.table {
-            bail!("changing [router] `table` needs a restart of mrouterd; configuration not reloaded");
+            bail!(
+                "changing [router] `table` needs a restart of mrouterd; configuration not reloaded"
+            );
         }
         if new.control_socket != self.config.control_socket {
-            bail!("changing [router] `control_socket` needs a restart of mrouterd; configuration not reloaded");
+            bail!(
+                "changing [router] `control_socket` needs a restart of mrouterd; configuration not reloaded"
+            );
         }
         if self.log_level_override.is_none() && new.log_level != self.log_level {
             (self.set_log_level)(&new.log_level).map_err(|e| anyhow::anyhow!(e))?;
             self.log_level = new.log_level.clone();
         }
-        let added: Vec<&String> =
-            new.interfaces.keys().filter(|n| !self.config.interfaces.contains_key(*n)).collect();
-        let removed: Vec<&String> =
-            self.config.interfaces.keys().filter(|n| !new.interfaces.contains_key(*n)).collect();
+        let added: Vec<&String> = new
+            .interfaces
+            .keys()
+            .filter(|n| !self.config.interfaces.contains_key(*n))
+            .collect();
+        let removed: Vec<&String> = self
+            .config
+            .interfaces
+            .keys()
+            .filter(|n| !new.interfaces.contains_key(*n))
+            .collect();
         let summary_ifaces = json!({"added": added, "removed": removed});
         let ifaces_changed = new.interfaces != self.config.interfaces;
         self.config = new;
@@ -814,7 +890,9 @@ impl Daemon {
                 json!({ "interfaces": list })
             }
             Show::Vifs => {
-                let tables = self.rtnl.dump(netlink::build_vif_dump, netlink::parse_vif_table)?;
+                let tables = self
+                    .rtnl
+                    .dump(netlink::build_vif_dump, netlink::parse_vif_table)?;
                 let mut list = Vec::new();
                 for t in tables.into_iter().filter(|t| t.table == self.table) {
                     for v in t.vifs {

@@ -46,7 +46,11 @@ impl Rtnl {
     pub fn open() -> io::Result<Self> {
         let sock = NetlinkSocket::open(&[], false)?;
         sock.set_read_timeout(TIMEOUT)?;
-        Ok(Rtnl { sock, seq: 1, buf: vec![0; 1 << 16] })
+        Ok(Rtnl {
+            sock,
+            seq: 1,
+            buf: vec![0; 1 << 16],
+        })
     }
 
     fn next_seq(&mut self) -> u32 {
@@ -57,7 +61,12 @@ impl Rtnl {
     fn recv(&mut self) -> Result<usize, RtnlError> {
         match self.sock.recv(&mut self.buf) {
             Ok(n) => Ok(n),
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 Err(RtnlError::Timeout(TIMEOUT))
             }
             Err(e) => Err(e.into()),
@@ -136,7 +145,10 @@ impl Rtnl {
 
     /// All MFC entries of `table`, with counters.
     pub fn mfc_dump(&mut self, table: u32) -> Result<Vec<MfcEntry>, RtnlError> {
-        let all = self.dump(|seq| netlink::build_mfc_dump(seq, Some(table)), netlink::parse_mfc)?;
+        let all = self.dump(
+            |seq| netlink::build_mfc_dump(seq, Some(table)),
+            netlink::parse_mfc,
+        )?;
         Ok(all.into_iter().filter(|e| e.table == table).collect())
     }
 

@@ -44,11 +44,9 @@ fn main() -> ExitCode {
             }
         };
     }
-    if let Some(l) = &args.log_level {
-        if let Err(e) = config::check_log_level(l) {
-            eprintln!("mrouterd: --log-level: {e}");
-            return ExitCode::from(2);
-        }
+    if let Some(Err(e)) = args.log_level.as_deref().map(config::check_log_level) {
+        eprintln!("mrouterd: --log-level: {e}");
+        return ExitCode::from(2);
     }
     let config_path = args.config.expect("clap requires --config without --check");
 
@@ -63,11 +61,16 @@ fn main() -> ExitCode {
         )
         .init();
     let set_log_level: daemon::SetLogLevel = Box::new(move |level: &str| {
-        let f = EnvFilter::builder().parse(level).map_err(|e| e.to_string())?;
+        let f = EnvFilter::builder()
+            .parse(level)
+            .map_err(|e| e.to_string())?;
         handle.reload(f).map_err(|e| e.to_string())
     });
 
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("mrouterd: cannot start the runtime: {e}");

@@ -258,10 +258,18 @@ pub fn resolve(entry: &MribEntry, iface: impl Fn(&str) -> Option<IfaceView>) -> 
         })
         .collect();
     let Some(input) = iface(&entry.iif) else {
-        return Resolved { state: EntryState::NoInputVif, kernel: None, oifs };
+        return Resolved {
+            state: EntryState::NoInputVif,
+            kernel: None,
+            oifs,
+        };
     };
     if input.boundaries.iter().any(|b| b.contains(entry.group)) {
-        return Resolved { state: EntryState::InputBoundary, kernel: None, oifs };
+        return Resolved {
+            state: EntryState::InputBoundary,
+            kernel: None,
+            oifs,
+        };
     }
     let mut ttls = Vec::new();
     for (name, st) in &oifs {
@@ -279,7 +287,11 @@ pub fn resolve(entry: &MribEntry, iface: impl Fn(&str) -> Option<IfaceView>) -> 
     }
     Resolved {
         state: EntryState::Installed,
-        kernel: Some(KernelEntry { iif_ifindex: input.ifindex, iif_vif: input.vif, ttls }),
+        kernel: Some(KernelEntry {
+            iif_ifindex: input.ifindex,
+            iif_vif: input.vif,
+            ttls,
+        }),
         oifs,
     }
 }
@@ -325,14 +337,23 @@ mod tests {
     #[test]
     fn static_sg_translates_to_positional_ttls() {
         let mut m = Mrib::default();
-        let changed = m.set_static(&[route(Some("10.0.0.1"), "232.1.1.1", "eth0", &["eth1", "eth2"])]);
+        let changed = m.set_static(&[route(
+            Some("10.0.0.1"),
+            "232.1.1.1",
+            "eth0",
+            &["eth1", "eth2"],
+        )]);
         assert_eq!(changed.len(), 1);
         let e = m.get(&(a("10.0.0.1"), a("232.1.1.1"))).unwrap();
         let r = resolve(e, ifaces);
         assert_eq!(r.state, EntryState::Installed);
         assert_eq!(
             r.kernel,
-            Some(KernelEntry { iif_ifindex: 10, iif_vif: 0, ttls: vec![0, 1, 0, 16] })
+            Some(KernelEntry {
+                iif_ifindex: 10,
+                iif_vif: 0,
+                ttls: vec![0, 1, 0, 16]
+            })
         );
     }
 
@@ -340,7 +361,12 @@ mod tests {
     fn missing_interfaces_and_boundaries() {
         let mut m = Mrib::default();
         m.set_static(&[
-            route(Some("10.0.0.1"), "239.1.1.1", "eth0", &["eth1", "edge", "ppp0"]),
+            route(
+                Some("10.0.0.1"),
+                "239.1.1.1",
+                "eth0",
+                &["eth1", "edge", "ppp0"],
+            ),
             route(Some("10.0.0.1"), "239.2.2.2", "edge", &["eth1"]),
             route(Some("10.0.0.1"), "232.2.2.2", "ppp0", &["eth1"]),
         ]);
@@ -378,7 +404,12 @@ mod tests {
         assert_eq!(m.len(), 2);
         let e = m.get(&(a("10.0.0.1"), a("225.1.2.3"))).unwrap();
         assert_eq!(e.oifs.len(), 2);
-        assert_eq!(e.origin, Origin::StarG { rule: "225.1.0.0/16".parse().unwrap() });
+        assert_eq!(
+            e.origin,
+            Origin::StarG {
+                rule: "225.1.0.0/16".parse().unwrap()
+            }
+        );
         let e = m.get(&(a("10.0.0.2"), a("225.9.2.3"))).unwrap();
         assert_eq!(e.oifs.len(), 1);
         assert!(m.expire((a("10.0.0.2"), a("225.9.2.3"))));
@@ -394,17 +425,24 @@ mod tests {
         m.set_static(&[r1.clone(), r2.clone(), star.clone()]);
         m.on_unresolved(a("10.0.0.9"), a("225.0.0.1"), "eth0");
         // Same config: nothing changes.
-        assert!(m.set_static(&[r1.clone(), r2.clone(), star.clone()]).is_empty());
+        assert!(
+            m.set_static(&[r1.clone(), r2.clone(), star.clone()])
+                .is_empty()
+        );
         // r2 gets another output, r1 untouched, the star rule gains eth2.
         let r2b = route(Some("10.0.0.1"), "232.1.1.2", "eth0", &["eth1", "eth2"]);
         let starb = route(None, "225.0.0.0/8", "eth0", &["eth1", "eth2"]);
         let changed = m.set_static(&[r1.clone(), r2b, starb]);
         assert_eq!(
             changed,
-            [(a("10.0.0.1"), a("232.1.1.2")), (a("10.0.0.9"), a("225.0.0.1"))].into()
+            [
+                (a("10.0.0.1"), a("232.1.1.2")),
+                (a("10.0.0.9"), a("225.0.0.1"))
+            ]
+            .into()
         );
         // Removing the star rule removes its derived entries; removing r1 removes r1.
-        let changed = m.set_static(&[r2.clone()]);
+        let changed = m.set_static(std::slice::from_ref(&r2));
         assert_eq!(
             changed,
             [
@@ -421,7 +459,13 @@ mod tests {
         let takeover = route(Some("10.0.0.1"), "225.0.0.1", "eth1", &["eth0"]);
         let changed = m.set_static(&[r2, star, takeover]);
         assert_eq!(changed, [(a("10.0.0.1"), a("225.0.0.1"))].into());
-        assert_eq!(m.get(&(a("10.0.0.1"), a("225.0.0.1"))).unwrap().origin, Origin::Static);
-        assert!(!m.expire((a("10.0.0.1"), a("225.0.0.1"))), "static entries never expire");
+        assert_eq!(
+            m.get(&(a("10.0.0.1"), a("225.0.0.1"))).unwrap().origin,
+            Origin::Static
+        );
+        assert!(
+            !m.expire((a("10.0.0.1"), a("225.0.0.1"))),
+            "static entries never expire"
+        );
     }
 }

@@ -121,7 +121,11 @@ fn setsockopt<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: &T) ->
             size_of::<T>() as libc::socklen_t,
         )
     };
-    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
 }
 
 /// The multicast routing socket: a raw IGMP socket that owns one multicast table.
@@ -137,7 +141,11 @@ impl MrouteSocket {
     /// Open the socket for `table` (None: the default table), MRT_INIT, and flush
     /// whatever a previous instance left, static entries and VIFs included.
     pub fn open(table: Option<u32>) -> io::Result<Self> {
-        let sock = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(libc::IPPROTO_IGMP)))?;
+        let sock = Socket::new(
+            Domain::IPV4,
+            Type::RAW,
+            Some(Protocol::from(libc::IPPROTO_IGMP)),
+        )?;
         let fd = sock.as_raw_fd();
         if let Some(t) = table {
             setsockopt(fd, libc::IPPROTO_IP, MRT_TABLE, &(t as libc::c_int))?;
@@ -193,7 +201,13 @@ impl MrouteSocket {
     /// MRT_ADD_MFC: the setsockopt way to write an MFC entry. The router writes entries
     /// through rtnetlink; this is used only for an entry that forwards on VIF 31, which
     /// rtnetlink cannot express (the kernel rejects a 32-hop RTA_MULTIPATH with EINVAL).
-    pub fn add_mfc(&self, source: Ipv4Addr, group: Ipv4Addr, parent_vif: u16, ttls: &[u8]) -> io::Result<()> {
+    pub fn add_mfc(
+        &self,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        parent_vif: u16,
+        ttls: &[u8],
+    ) -> io::Result<()> {
         let mut ctl = MfcCtl {
             mfcc_origin: source.octets(),
             mfcc_mcastgrp: group.octets(),
@@ -211,12 +225,22 @@ impl MrouteSocket {
 
     /// MRT_PIM (which also turns MRT_ASSERT on) or off.
     pub fn set_pim(&self, on: bool) -> io::Result<()> {
-        setsockopt(self.sock.as_raw_fd(), libc::IPPROTO_IP, MRT_PIM, &(on as libc::c_int))
+        setsockopt(
+            self.sock.as_raw_fd(),
+            libc::IPPROTO_IP,
+            MRT_PIM,
+            &(on as libc::c_int),
+        )
     }
 
     /// MRT_ASSERT: ask for WRONGVIF upcalls.
     pub fn set_assert(&self, on: bool) -> io::Result<()> {
-        setsockopt(self.sock.as_raw_fd(), libc::IPPROTO_IP, MRT_ASSERT, &(on as libc::c_int))
+        setsockopt(
+            self.sock.as_raw_fd(),
+            libc::IPPROTO_IP,
+            MRT_ASSERT,
+            &(on as libc::c_int),
+        )
     }
 
     /// Join `group` on an interface so that IGMP messages to it reach this socket.
@@ -234,7 +258,10 @@ impl MrouteSocket {
     /// Read one datagram: an IP packet (IGMP, with header) or an upcall. Returns the
     /// length and the arrival ifindex from IP_PKTINFO (0 for upcalls).
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, u32)> {
-        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
         // Room for one in_pktinfo control message.
         let mut cbuf = [0u64; 8];
         // SAFETY: msghdr is plain data; all-zero is a valid value.
@@ -255,7 +282,8 @@ impl MrouteSocket {
             let mut c = libc::CMSG_FIRSTHDR(&msg);
             while !c.is_null() {
                 if (*c).cmsg_level == libc::IPPROTO_IP && (*c).cmsg_type == libc::IP_PKTINFO {
-                    let info: libc::in_pktinfo = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                    let info: libc::in_pktinfo =
+                        std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
                     ifindex = info.ipi_ifindex as u32;
                 }
                 c = libc::CMSG_NXTHDR(&msg, c);
@@ -274,7 +302,12 @@ impl AsRawFd for MrouteSocket {
 impl Drop for MrouteSocket {
     fn drop(&mut self) {
         // Closing would do the same; MRT_DONE makes the intent explicit and synchronous.
-        let _ = setsockopt(self.sock.as_raw_fd(), libc::IPPROTO_IP, MRT_DONE, &(0 as libc::c_int));
+        let _ = setsockopt(
+            self.sock.as_raw_fd(),
+            libc::IPPROTO_IP,
+            MRT_DONE,
+            &(0 as libc::c_int),
+        );
     }
 }
 
@@ -311,7 +344,12 @@ impl NetlinkSocket {
             return Err(io::Error::last_os_error());
         }
         for g in groups {
-            setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &(*g as libc::c_int))?;
+            setsockopt(
+                fd,
+                SOL_NETLINK,
+                NETLINK_ADD_MEMBERSHIP,
+                &(*g as libc::c_int),
+            )?;
         }
         let _ = setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &(1 as libc::c_int));
         sock.set_nonblocking(nonblocking)?;
@@ -332,7 +370,10 @@ impl NetlinkSocket {
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         // SAFETY: socket2 takes MaybeUninit; an initialised &mut [u8] is a valid one.
         let uninit = unsafe {
-            std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<std::mem::MaybeUninit<u8>>(), buf.len())
+            std::slice::from_raw_parts_mut(
+                buf.as_mut_ptr().cast::<std::mem::MaybeUninit<u8>>(),
+                buf.len(),
+            )
         };
         self.sock.recv(uninit)
     }
@@ -362,6 +403,13 @@ pub fn has_net_admin() -> bool {
         .is_some_and(|caps| caps & (1 << 12) != 0)
 }
 
+/// Register a socket that owns its file descriptor with the tokio reactor.
+pub fn async_fd<T: AsRawFd>(inner: T) -> io::Result<tokio::io::unix::AsyncFd<T>> {
+    // SAFETY: `inner` (MrouteSocket or NetlinkSocket) owns its descriptor; the AsyncFd owns
+    // `inner`, so the descriptor stays open exactly as long as it is registered.
+    unsafe { tokio::io::unix::AsyncFd::register(inner) }.map_err(|e| e.into_parts().1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,11 +432,4 @@ mod tests {
         assert_eq!(parse_upcall(&b), None);
         assert_eq!(parse_upcall(&b[..10]), None);
     }
-}
-
-/// Register a socket that owns its file descriptor with the tokio reactor.
-pub fn async_fd<T: AsRawFd>(inner: T) -> io::Result<tokio::io::unix::AsyncFd<T>> {
-    // SAFETY: `inner` (MrouteSocket or NetlinkSocket) owns its descriptor; the AsyncFd owns
-    // `inner`, so the descriptor stays open exactly as long as it is registered.
-    unsafe { tokio::io::unix::AsyncFd::register(inner) }.map_err(|e| e.into_parts().1)
 }

@@ -37,7 +37,10 @@ pub struct VifTable {
 
 impl Default for VifTable {
     fn default() -> Self {
-        VifTable { slots: [None; MAXVIFS], free: (0..MAXVIFS as u16).collect() }
+        VifTable {
+            slots: [None; MAXVIFS],
+            free: (0..MAXVIFS as u16).collect(),
+        }
     }
 }
 
@@ -59,7 +62,10 @@ impl VifTable {
 
     /// The slot owned by `ifindex`.
     pub fn vif_of(&self, ifindex: u32) -> Option<u16> {
-        self.slots.iter().position(|s| *s == Some(ifindex)).map(|v| v as u16)
+        self.slots
+            .iter()
+            .position(|s| *s == Some(ifindex))
+            .map(|v| v as u16)
     }
 
     /// The device in slot `vif`.
@@ -74,7 +80,10 @@ impl VifTable {
 
     /// (slot, ifindex) pairs in use, ascending.
     pub fn iter(&self) -> impl Iterator<Item = (u16, u32)> + '_ {
-        self.slots.iter().enumerate().filter_map(|(v, s)| s.map(|i| (v as u16, i)))
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(v, s)| s.map(|i| (v as u16, i)))
     }
 }
 
