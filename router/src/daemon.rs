@@ -28,6 +28,10 @@ use crate::netlink::{self, LinkInfo, Message};
 use crate::sys::{self, MrouteSocket, NetlinkSocket};
 use crate::vif::VifTable;
 
+/// Preference of the `ip mrule` entries mrouterd adds for a non-default table: before
+/// the kernel's catch-all rule (32766, "lookup default").
+const MRULE_PRIORITY: u32 = 1000;
+
 /// Sets the log filter at runtime; returns an error text for a bad filter.
 pub type SetLogLevel = Box<dyn Fn(&str) -> Result<(), String>>;
 
@@ -97,6 +101,8 @@ struct Daemon {
     installed: BTreeMap<SgKey, KernelEntry>,
     /// RPF of every MRIB source, refreshed on unicast route changes.
     rpf: BTreeMap<Ipv4Addr, Rpf>,
+    /// Interfaces for which we added `ip mrule iif NAME lookup TABLE` (non-default table).
+    mrules: BTreeSet<String>,
     counters: Counters,
     started: std::time::Instant,
 }
@@ -149,6 +155,7 @@ pub async fn run(opts: Options) -> Result<()> {
         mrib: Mrib::default(),
         installed: BTreeMap::new(),
         rpf: BTreeMap::new(),
+        mrules: BTreeSet::new(),
         counters: Counters::default(),
         started: std::time::Instant::now(),
     };
@@ -371,6 +378,7 @@ impl Daemon {
                 self.del_vif(vif, &name);
                 released.push(vif);
             }
+            self.del_mrule(&name);
         }
         let names: Vec<String> = self.config.interfaces.keys().cloned().collect();
         // First release VIFs whose device vanished or changed, so their slots can be reused.
@@ -419,6 +427,7 @@ impl Daemon {
                     st.vif = Some(vif);
                     st.error = None;
                     tracing::info!(interface = %name, ifindex, vif, "interface added as VIF {vif}");
+                    self.add_mrule(name);
                 }
                 Err(msg) => {
                     if st.error.as_deref() != Some(msg.as_str()) {
@@ -442,6 +451,44 @@ impl Daemon {
                 .any(|s| s.vif.is_none() && s.ifindex.is_some())
         {
             self.reconcile_interfaces();
+        }
+    }
+
+    /// With a non-default table, steer the interface's traffic into it (`ip mrule`).
+    fn add_mrule(&mut self, name: &str) {
+        let Some(table) = self.config.table else {
+            return;
+        };
+        if self.mrules.contains(name) {
+            return;
+        }
+        match self
+            .rtnl
+            .request(|seq| netlink::build_mrule_add(seq, name, table, MRULE_PRIORITY))
+        {
+            Ok(()) => {}
+            // Left by an earlier instance: it is what we want.
+            Err(e) if e.errno() == Some(libc::EEXIST) => {}
+            Err(e) => {
+                tracing::error!(interface = %name, "adding `ip mrule iif {name} lookup {table}`: {e}");
+                return;
+            }
+        }
+        tracing::info!(interface = %name, "multicast rule: iif {name} lookup table {table}");
+        self.mrules.insert(name.to_owned());
+    }
+
+    fn del_mrule(&mut self, name: &str) {
+        let Some(table) = self.config.table else {
+            return;
+        };
+        if self.mrules.remove(name) {
+            if let Err(e) = self
+                .rtnl
+                .request(|seq| netlink::build_mrule_del(seq, name, table, MRULE_PRIORITY))
+            {
+                tracing::warn!(interface = %name, "removing the multicast rule: {e}");
+            }
         }
     }
 
@@ -774,7 +821,9 @@ impl Daemon {
                 "changing [router] `control_socket` needs a restart of mrouterd; configuration not reloaded"
             );
         }
-        if self.log_level_override.is_none() && new.log_level != self.log_level {
+        // The file's level applies when the file changed it: a level set at runtime with
+        // `mrouterctl log-level` survives reloads that leave `log_level` alone.
+        if self.log_level_override.is_none() && new.log_level != self.config.log_level {
             (self.set_log_level)(&new.log_level).map_err(|e| anyhow::anyhow!(e))?;
             self.log_level = new.log_level.clone();
         }
@@ -985,6 +1034,10 @@ impl Daemon {
         let vifs: Vec<(u16, u32)> = self.vifs.iter().collect();
         for (vif, _) in vifs {
             let _ = self.mroute.get_ref().del_vif(vif);
+        }
+        let rules: Vec<String> = self.mrules.iter().cloned().collect();
+        for name in rules {
+            self.del_mrule(&name);
         }
         // Dropping the mroute socket (MRT_DONE) makes the kernel flush the rest.
     }

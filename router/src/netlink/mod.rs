@@ -46,6 +46,7 @@ pub mod buf;
 pub mod link;
 pub mod mfc;
 pub mod route;
+mod rule;
 
 #[cfg(test)]
 mod testdata;
@@ -66,6 +67,7 @@ pub use mfc::{
 pub use route::{
     RouteInfo, RtMsg, build_route_dump, build_route_get, build_route_get_fib, parse_route,
 };
+pub use rule::{build_mrule_add, build_mrule_del};
 
 /// Everything that can go wrong decoding (or, for [`build_mfc_add`], encoding) a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
