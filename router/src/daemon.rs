@@ -482,13 +482,14 @@ impl Daemon {
         let Some(table) = self.config.table else {
             return;
         };
-        if self.mrules.remove(name) {
-            if let Err(e) = self
-                .rtnl
-                .request(|seq| netlink::build_mrule_del(seq, name, table, MRULE_PRIORITY))
-            {
-                tracing::warn!(interface = %name, "removing the multicast rule: {e}");
-            }
+        if !self.mrules.remove(name) {
+            return;
+        }
+        if let Err(e) = self
+            .rtnl
+            .request(|seq| netlink::build_mrule_del(seq, name, table, MRULE_PRIORITY))
+        {
+            tracing::warn!(interface = %name, "removing the multicast rule: {e}");
         }
     }
 
