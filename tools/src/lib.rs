@@ -1,1 +1,4 @@
 //! Traffic and control tools.
+
+pub mod ctl;
+pub mod mcast;

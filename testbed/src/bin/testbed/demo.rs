@@ -1,0 +1,262 @@
+//! `testbed demo`: static multicast forwarding over the built-in topology
+//! (`examples/demo.toml`), with live per-receiver progress.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, ensure};
+use serde_json::Value;
+use testbed::{Net, Proc};
+
+const GROUP: &str = "239.1.1.1";
+const RECEIVERS: [&str; 3] = ["rcv1", "rcv2", "rcv3"];
+const SENDER: &str = "src";
+/// Receivers listen this much longer than the sender sends.
+const EXTRA_SECS: u32 = 3;
+
+/// What we know about one receiver.
+#[derive(Default)]
+struct Rx {
+    progress: Option<Value>,
+    report: Option<Value>,
+}
+
+fn u(v: &Value, key: &str) -> u64 {
+    v.get(key).and_then(Value::as_u64).unwrap_or(0)
+}
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_string(), |x| format!("{x:.2}"))
+}
+
+fn f(v: &Value, key: &str) -> Option<f64> {
+    v.get(key).and_then(Value::as_f64)
+}
+
+/// Earliest `first_arrival_ms` over the sources of a progress line.
+fn first_arrival(progress: &Value) -> Option<f64> {
+    progress
+        .get("sources")?
+        .as_object()?
+        .values()
+        .filter_map(|s| f(s, "first_arrival_ms"))
+        .reduce(f64::min)
+}
+
+pub fn run(duration: u32, rate: u32) -> Result<ExitCode> {
+    ensure!(duration > 0, "--duration must be at least 1");
+    ensure!(rate > 0, "--rate must be at least 1");
+    let mcast = testbed::bin_path("mcast")?;
+    testbed::bin_path("mrouterd")?;
+    testbed::bin_path("mrouterctl")?;
+    let mcast = mcast.display().to_string();
+    testbed::install_interrupt_handler();
+
+    let t0 = Instant::now();
+    let net = Net::from_toml(testbed::DEMO_TOPOLOGY)?;
+    print!("{}", net.state("demo").summary());
+    println!(
+        "built {} namespaces and started {} routers in {:.0} ms (run directory {})",
+        net.plan().nodes.len() + net.plan().lan_names().count(),
+        net.routers().count(),
+        t0.elapsed().as_secs_f64() * 1000.0,
+        net.rundir().display()
+    );
+    let code = traffic(&net, &mcast, duration, rate)?;
+    let t1 = Instant::now();
+    drop(net);
+    println!("torn down in {:.0} ms", t1.elapsed().as_secs_f64() * 1000.0);
+    Ok(code)
+}
+
+fn traffic(net: &Net, mcast: &str, duration: u32, rate: u32) -> Result<ExitCode> {
+    let recv_secs = (duration + EXTRA_SECS).to_string();
+    let (tx, rx) = mpsc::channel::<(usize, Value)>();
+    let mut receivers: Vec<Proc> = Vec::new();
+    for (i, name) in RECEIVERS.iter().enumerate() {
+        let mut p = net.node(name).spawn(&[
+            mcast,
+            "recv",
+            "--group",
+            GROUP,
+            "--duration",
+            &recv_secs,
+            "--json",
+            "--progress",
+            "1",
+        ])?;
+        let out = p.take_stdout().expect("stdout is piped");
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line)
+                    && tx.send((i, v)).is_err()
+                {
+                    break;
+                }
+            }
+        });
+        receivers.push(p);
+    }
+    drop(tx);
+    // Let the receivers join before the first packet.
+    std::thread::sleep(Duration::from_millis(300));
+    let count = (u64::from(rate) * u64::from(duration)).to_string();
+    let rate_s = rate.to_string();
+    let src_addr = net.primary_addr(SENDER);
+    println!(
+        "sending {count} packets ({rate} pkt/s for {duration} s) from {SENDER} ({src_addr}) to \
+         {GROUP}; receivers {} listen for {recv_secs} s",
+        RECEIVERS.join(", ")
+    );
+    let mut sender = net.node(SENDER).spawn(&[
+        mcast, "send", "--group", GROUP, "--rate", &rate_s, "--count", &count, "--json",
+    ])?;
+
+    let mut state: BTreeMap<usize, Rx> = BTreeMap::new();
+    let start = Instant::now();
+    let mut deadline = start + Duration::from_secs(u64::from(duration + EXTRA_SECS) + 5);
+    let mut next_print = start + Duration::from_secs(1);
+    let mut interrupted = false;
+    loop {
+        while let Ok((i, v)) = rx.try_recv() {
+            let e = state.entry(i).or_default();
+            match v.get("type").and_then(Value::as_str) {
+                Some("report") => e.report = Some(v),
+                _ => e.progress = Some(v),
+            }
+        }
+        if testbed::interrupted() && !interrupted {
+            interrupted = true;
+            println!("interrupted: stopping traffic and tearing down");
+            // mcast prints its final report on SIGTERM; give it a moment.
+            sender.signal(testbed::SIGTERM);
+            for p in &receivers {
+                p.signal(testbed::SIGTERM);
+            }
+            deadline = deadline.min(Instant::now() + Duration::from_secs(2));
+        }
+        let reported = state.values().filter(|r| r.report.is_some()).count();
+        let exited = receivers.iter_mut().all(|p| p.try_wait().is_some());
+        if reported == RECEIVERS.len() || (exited && rx.try_recv().is_err()) {
+            break;
+        }
+        if Instant::now() >= deadline {
+            println!("receivers did not finish in time");
+            break;
+        }
+        if !interrupted && Instant::now() >= next_print {
+            let secs = next_print.duration_since(start).as_secs();
+            let cols: Vec<String> = RECEIVERS
+                .iter()
+                .enumerate()
+                .map(
+                    |(i, name)| match state.get(&i).and_then(|r| r.progress.as_ref()) {
+                        Some(p) => format!(
+                            "{name}: {:>6} rcvd {:>4} lost first@{:>7}ms",
+                            u(p, "received"),
+                            u(p, "lost"),
+                            ms(first_arrival(p))
+                        ),
+                        None => format!("{name}: {:>6}", "-"),
+                    },
+                )
+                .collect();
+            println!("{secs:>3}s  {}", cols.join("  |  "));
+            next_print += Duration::from_secs(1);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // Sender summary.
+    sender.kill();
+    let sent = sender.wait().ok();
+    let send_report = sent
+        .as_ref()
+        .and_then(|o| o.stdout.lines().last().map(str::to_string))
+        .and_then(|l| serde_json::from_str::<Value>(&l).ok());
+    match &send_report {
+        Some(r) => println!(
+            "\n{SENDER}: sent {} packets, {} errors, {} pkt/s achieved",
+            u(r, "sent"),
+            u(r, "errors"),
+            ms(f(r, "rate_achieved"))
+        ),
+        None => println!(
+            "\n{SENDER}: no send report; stderr: {}",
+            sent.map(|o| o.stderr).unwrap_or_default().trim()
+        ),
+    }
+
+    // Final table.
+    println!(
+        "\n{:6}  {:>8}  {:>8}  {:>6}  {:>5}  {:>8}  {:>14}  {:>16}  {:>15}",
+        "RECV",
+        "RECEIVED",
+        "UNIQUE",
+        "LOST",
+        "DUPS",
+        "REORDER",
+        "FIRST AT (ms)",
+        "FIRST LAT (ms)",
+        "MEAN LAT (ms)"
+    );
+    let mut all_got_something = true;
+    for (i, name) in RECEIVERS.iter().enumerate() {
+        let r = state.get(&i);
+        match r.and_then(|r| r.report.as_ref().or(r.progress.as_ref())) {
+            Some(v) => {
+                let received = u(v, "received");
+                all_got_something &= received > 0;
+                println!(
+                    "{name:6}  {received:>8}  {:>8}  {:>6}  {:>5}  {:>8}  {:>14}  {:>16}  {:>15}{}",
+                    u(v, "unique"),
+                    u(v, "lost"),
+                    u(v, "duplicates"),
+                    u(v, "reordered"),
+                    ms(f(v, "first_arrival_ms").or_else(|| first_arrival(v))),
+                    ms(f(v, "first_latency_ms")),
+                    ms(f(v, "mean_latency_ms")),
+                    if r.is_some_and(|r| r.report.is_none()) {
+                        "  (no final report)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            None => {
+                all_got_something = false;
+                let stderr = receivers[i].stderr();
+                println!(
+                    "{name:6}  nothing (stderr: {})",
+                    stderr.lines().last().unwrap_or("")
+                );
+            }
+        }
+    }
+    for p in &mut receivers {
+        p.kill();
+    }
+
+    // The routers' forwarding caches.
+    for r in net.routers() {
+        println!("\n{r}: mrouterctl show mfc");
+        match net.ctl(r, &["show", "mfc"]) {
+            Ok(out) => print!("{out}"),
+            Err(e) => println!("  error: {e:#}"),
+        }
+    }
+    println!();
+    Ok(if interrupted {
+        ExitCode::from(130)
+    } else if all_got_something {
+        println!("demo: every receiver got traffic");
+        ExitCode::SUCCESS
+    } else {
+        println!("demo: FAILED: some receiver got nothing");
+        ExitCode::FAILURE
+    })
+}

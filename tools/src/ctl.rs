@@ -1,0 +1,299 @@
+//! Human-readable rendering of `mrouterctl` answers: aligned tables.
+//!
+//! The JSON (`--json`) is the stable interface; these tables are for people and may
+//! change. Rendering is a pure function of the daemon's JSON so it is unit tested.
+
+use serde_json::Value;
+
+/// Format rows as columns padded to the widest cell; the first row is the header.
+pub fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut width = vec![0; cols];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            width[i] = width[i].max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (i, c) in r.iter().enumerate() {
+            if i + 1 == r.len() {
+                line.push_str(c);
+            } else {
+                line.push_str(&format!("{c:<w$}  ", w = width[i]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(x) => x.clone(),
+        Value::Array(a) if a.is_empty() => "-".into(),
+        Value::Array(a) => a.iter().map(s).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
+}
+
+fn list<'a>(data: &'a Value, key: &str) -> &'a [Value] {
+    data.get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+/// Render the answer to command `cmd` ("interfaces", "mfc", ...).
+pub fn render(cmd: &str, data: &Value) -> String {
+    match cmd {
+        "interfaces" => {
+            let mut rows = vec![
+                [
+                    "Interface",
+                    "State",
+                    "Ifindex",
+                    "VIF",
+                    "Link",
+                    "Addresses",
+                    "TTL",
+                    "Boundaries",
+                    "Error",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            for i in list(data, "interfaces") {
+                rows.push(vec![
+                    s(&i["name"]),
+                    s(&i["state"]),
+                    s(&i["ifindex"]),
+                    s(&i["vif"]),
+                    match i["link_up"].as_bool() {
+                        Some(true) => "up".into(),
+                        Some(false) => "down".into(),
+                        None => "-".into(),
+                    },
+                    s(&i["addresses"]),
+                    s(&i["ttl_threshold"]),
+                    s(&i["boundaries"]),
+                    s(&i["error"]),
+                ]);
+            }
+            table(&rows)
+        }
+        "vifs" => {
+            let mut rows = vec![
+                [
+                    "VIF",
+                    "Interface",
+                    "Ifindex",
+                    "Pkts in",
+                    "Pkts out",
+                    "Bytes in",
+                    "Bytes out",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            for v in list(data, "vifs") {
+                rows.push(
+                    [
+                        "vif",
+                        "interface",
+                        "ifindex",
+                        "packets_in",
+                        "packets_out",
+                        "bytes_in",
+                        "bytes_out",
+                    ]
+                    .iter()
+                    .map(|k| s(&v[*k]))
+                    .collect(),
+                );
+            }
+            table(&rows)
+        }
+        "mroutes" => {
+            let mut rows = vec![
+                [
+                    "Source", "Group", "Origin", "Input", "State", "Outputs", "RPF",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            for m in list(data, "mroutes") {
+                let oifs: Vec<String> = m["oifs"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|o| match o["state"].as_str() {
+                                Some("forwarding") => s(&o["interface"]),
+                                st => format!("{}({})", s(&o["interface"]), st.unwrap_or("?")),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let origin = match m["origin"]["kind"].as_str() {
+                    Some("star-g") => format!("(*,{})", s(&m["origin"]["rule"])),
+                    Some(k) => k.to_owned(),
+                    None => "-".into(),
+                };
+                rows.push(vec![
+                    s(&m["source"]),
+                    s(&m["group"]),
+                    origin,
+                    s(&m["iif"]),
+                    s(&m["state"]),
+                    if oifs.is_empty() {
+                        "-".into()
+                    } else {
+                        oifs.join(",")
+                    },
+                    s(&m["rpf"]["interface"]),
+                ]);
+            }
+            let mut out = table(&rows);
+            let star = list(data, "star_rules");
+            if !star.is_empty() {
+                let mut rows = vec![
+                    ["(*,G) rule", "Input", "Outputs"]
+                        .map(String::from)
+                        .to_vec(),
+                ];
+                for r in star {
+                    rows.push(vec![s(&r["group"]), s(&r["input"]), s(&r["outputs"])]);
+                }
+                out.push('\n');
+                out.push_str(&table(&rows));
+            }
+            out
+        }
+        "mfc" => {
+            let mut rows = vec![
+                [
+                    "Source",
+                    "Group",
+                    "Input",
+                    "Outputs (TTL)",
+                    "Packets",
+                    "Bytes",
+                    "Wrong if",
+                    "Idle",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            for e in list(data, "mfc") {
+                let oifs: Vec<String> = e["oifs"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|o| format!("{}({})", s(&o["interface"]), s(&o["ttl"])))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let idle = e["last_use_ms"]
+                    .as_u64()
+                    .map(|ms| format!("{:.1}s", ms as f64 / 1000.0))
+                    .unwrap_or_else(|| "-".into());
+                rows.push(vec![
+                    s(&e["source"]),
+                    s(&e["group"]),
+                    s(&e["iif"]),
+                    if oifs.is_empty() {
+                        "-".into()
+                    } else {
+                        oifs.join(",")
+                    },
+                    s(&e["packets"]),
+                    s(&e["bytes"]),
+                    s(&e["wrong_if"]),
+                    idle,
+                ]);
+            }
+            table(&rows)
+        }
+        "rpf" => format!(
+            "RPF of {}: interface {}, neighbor {}\n",
+            s(&data["source"]),
+            s(&data["rpf"]["interface"]),
+            s(&data["rpf"]["gateway"])
+        ),
+        "counters" => {
+            let mut rows = vec![vec!["Counter".to_owned(), "Value".to_owned()]];
+            if let Some(m) = data["counters"].as_object() {
+                for (k, v) in m {
+                    rows.push(vec![k.clone(), s(v)]);
+                }
+            }
+            table(&rows)
+        }
+        "version" => format!(
+            "mrouterd {} ({}), pid {}, up {}s, table {}, config {}\n",
+            s(&data["version"]),
+            s(&data["name"]),
+            s(&data["pid"]),
+            s(&data["uptime_s"]),
+            s(&data["table"]),
+            s(&data["config"])
+        ),
+        "reload" => format!(
+            "reloaded: {} route(s) changed, interfaces added {}, removed {}\n",
+            s(&data["routes_changed"]),
+            s(&data["interfaces"]["added"]),
+            s(&data["interfaces"]["removed"])
+        ),
+        "log-level" => format!("log level: {}\n", s(&data["log_level"])),
+        _ => format!("{data}\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn table_aligns_columns() {
+        let t = table(&[
+            vec!["A".into(), "Long header".into(), "C".into()],
+            vec!["value".into(), "x".into(), "last".into()],
+        ]);
+        assert_eq!(t, "A      Long header  C\nvalue  x            last\n");
+    }
+
+    #[test]
+    fn mfc_rendering() {
+        let data = json!({"mfc": [{
+            "source": "10.0.1.2", "group": "239.1.1.1", "iif": "eth0", "iif_ifindex": 2,
+            "oifs": [{"interface": "eth1", "ifindex": 3, "ttl": 1}],
+            "packets": 20, "bytes": 1840, "wrong_if": 0, "last_use_ms": 1500, "unresolved": false
+        }]});
+        let out = render("mfc", &data);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].starts_with("Source"));
+        assert!(
+            lines[1].contains("10.0.1.2")
+                && lines[1].contains("eth1(1)")
+                && lines[1].contains("1.5s"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn mroutes_shows_why_an_interface_does_not_forward() {
+        let data = json!({"mroutes": [{
+            "source": "10.0.1.2", "group": "239.1.1.1", "origin": {"kind": "static"},
+            "iif": "eth0", "state": "installed", "installed": true,
+            "oifs": [{"interface": "eth1", "state": "forwarding"}, {"interface": "ppp0", "state": "no-vif"}],
+            "rpf": {"interface": "eth0", "ifindex": 2, "gateway": null}
+        }], "star_rules": [{"group": "225.0.0.0/8", "input": "eth0", "outputs": ["eth1"]}]});
+        let out = render("mroutes", &data);
+        assert!(out.contains("eth1,ppp0(no-vif)"), "{out}");
+        assert!(out.contains("225.0.0.0/8"), "{out}");
+    }
+}
