@@ -629,7 +629,19 @@ impl Daemon {
                     tracing::trace!("no route for ({}, {}) arriving on {iif}", up.src, up.dst);
                 }
             }
-            sys::IGMPMSG_WRONGVIF => self.counters.upcall_wrongvif += 1,
+            sys::IGMPMSG_WRONGVIF => {
+                self.counters.upcall_wrongvif += 1;
+                let arrived = self.vifs.ifindex_of(up.vif).and_then(|i| self.name_by_ifindex(i));
+                if let (Some(arrived), Some(e)) = (arrived, self.mrib.get(&(up.src, up.dst))) {
+                    // Most often a static route with the wrong `input`.
+                    tracing::warn!(
+                        "({}, {}) arrives on {arrived} but its route expects it on {};                          those packets are dropped",
+                        up.src,
+                        up.dst,
+                        e.iif
+                    );
+                }
+            }
             sys::IGMPMSG_WHOLEPKT => self.counters.upcall_wholepkt += 1,
             sys::IGMPMSG_WRVIFWHOLE => self.counters.upcall_wrvifwhole += 1,
             _ => self.counters.upcall_unknown += 1,

@@ -152,6 +152,9 @@ impl MrouteSocket {
         }
         setsockopt(fd, libc::IPPROTO_IP, MRT_INIT, &(1 as libc::c_int))?;
         setsockopt(fd, libc::IPPROTO_IP, MRT_FLUSH, &MRT_FLUSH_ALL)?;
+        // WRONGVIF upcalls (rate limited by the kernel to one per 3 s per entry): the
+        // router reports traffic that arrives on another interface than its route expects.
+        setsockopt(fd, libc::IPPROTO_IP, MRT_ASSERT, &(1 as libc::c_int))?;
         setsockopt(fd, libc::IPPROTO_IP, libc::IP_PKTINFO, &(1 as libc::c_int))?;
         sock.set_nonblocking(true)?;
         // Upcalls and reports can come in bursts: give the socket room.

@@ -476,7 +476,7 @@ fn a_bad_file_on_reload_is_rejected_and_the_running_configuration_stays() {
         "running configuration unchanged"
     );
     // SIGHUP takes the same path.
-    net.signal_router("r1", libc_sighup()).unwrap();
+    net.signal_router("r1", testbed::SIGHUP).unwrap();
     assert!(wait_until(Duration::from_secs(3), || net
         .router_log("r1")
         .contains("reload on SIGHUP failed")));
@@ -485,10 +485,6 @@ fn a_bad_file_on_reload_is_rejected_and_the_running_configuration_stays() {
     settle();
     wait_sender(send(&net, "src", "239.1.1.1", 200, 100, &[]));
     assert_eq!(report(rx).unique, 100);
-}
-
-fn libc_sighup() -> i32 {
-    1
 }
 
 #[test]
@@ -895,4 +891,166 @@ nodes = ["r1", "rcv2"]
         .run(&["ip", "mroute", "show", "table", "20"])
         .unwrap();
     assert!(t20.trim().is_empty(), "{t20}");
+}
+
+#[test]
+fn traffic_on_the_wrong_interface_is_reported() {
+    // The route expects rcv's traffic on eth0, but it arrives on eth1 (one of the route's
+    // outputs, which is when the kernel reports it: WRONGVIF).
+    let topo = ONE_ROUTER.replace(
+        "route = [ { source = \"10.0.1.1\"",
+        "route = [ { source = \"10.0.2.2\", group = \"239.8.8.8\", input = \"eth0\", outputs = [\"eth1\"] }, { source = \"10.0.1.1\"",
+    );
+    let net = net(&topo);
+    wait_sender(send(&net, "rcv", "239.8.8.8", 100, 50, &[]));
+    let c = net.ctl_json("r1", &["show", "counters"]).unwrap();
+    assert!(
+        c["counters"]["upcall_wrongvif"].as_u64().unwrap() >= 1,
+        "{c}"
+    );
+    assert!(
+        net.router_log("r1")
+            .contains("(10.0.2.2, 239.8.8.8) arrives on eth1 but its route expects it on eth0"),
+        "{}",
+        net.router_log("r1")
+    );
+}
+
+#[test]
+fn rpf_follows_unicast_route_changes() {
+    let net = net(ONE_ROUTER);
+    let rpf_of_route = || {
+        let v = net.ctl_json("r1", &["show", "mroutes"]).unwrap();
+        v["mroutes"][0]["rpf"]["interface"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    assert_eq!(rpf_of_route().as_deref(), Some("eth0"));
+    let v = net.ctl_json("r1", &["show", "rpf", "10.0.1.1"]).unwrap();
+    assert_eq!(v["rpf"]["interface"], "eth0", "{v}");
+    // A more specific route through eth1: the router hears of it through rtnetlink.
+    net.node("r1")
+        .run(&[
+            "ip",
+            "route",
+            "add",
+            "10.0.1.1/32",
+            "via",
+            "10.0.2.2",
+            "dev",
+            "eth1",
+        ])
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(3), || rpf_of_route().as_deref()
+            == Some("eth1")),
+        "RPF did not follow the route change: {:?}",
+        rpf_of_route()
+    );
+    let v = net.ctl_json("r1", &["show", "rpf", "10.0.1.1"]).unwrap();
+    assert_eq!(
+        (v["rpf"]["interface"].as_str(), v["rpf"]["gateway"].as_str()),
+        (Some("eth1"), Some("10.0.2.2")),
+        "{v}"
+    );
+    assert!(net.router_log("r1").contains("RPF changed"));
+    net.node("r1")
+        .run(&["ip", "route", "del", "10.0.1.1/32"])
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(3), || rpf_of_route()
+        .as_deref()
+        == Some("eth0")));
+}
+
+#[test]
+fn idle_sources_of_star_g_routes_expire_and_static_routes_stay() {
+    let topo = r#"
+[[host]]
+name = "src"
+[[host]]
+name = "rcv"
+[[router]]
+name = "r1"
+[router.mrouterd]
+router = { cache_timeout = 2 }
+route = [
+  { group = "239.2.0.0/16", input = "eth0", outputs = ["eth1"] },
+  { source = "10.0.1.1", group = "239.1.1.1", input = "eth0", outputs = ["eth1"] },
+]
+[[link]]
+nodes = ["src", "r1"]
+[[link]]
+nodes = ["r1", "rcv"]
+"#;
+    let net = net(topo);
+    wait_sender(send(&net, "src", "239.2.3.4", 100, 20, &[]));
+    assert!(ctl_mfc(&net, "r1").contains(&entry("10.0.1.1", "239.2.3.4", "eth0", &["eth1"])));
+    // Idle for the cache timeout (2 s) plus one check interval (1 s): gone.
+    assert!(
+        wait_until(Duration::from_secs(6), || ctl_mfc(&net, "r1")
+            == [entry("10.0.1.1", "239.1.1.1", "eth0", &["eth1"])].into()),
+        "{:?}",
+        ctl_mfc(&net, "r1")
+    );
+    assert!(net.router_log("r1").contains("idle for 2s"));
+    // A new packet brings it back.
+    wait_sender(send(&net, "src", "239.2.3.4", 100, 5, &[]));
+    assert!(wait_until(Duration::from_secs(2), || ctl_mfc(&net, "r1")
+        .len()
+        == 2));
+}
+
+#[test]
+fn a_link_that_goes_down_and_up_keeps_its_vif_and_forwards_again() {
+    let net = net(ONE_ROUTER);
+    net.link_down("r1", "rcv").unwrap();
+    let ifs = net.ctl_json("r1", &["show", "interfaces"]).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(3), || {
+            let v = net.ctl_json("r1", &["show", "interfaces"]).unwrap();
+            v["interfaces"][1]["link_up"] == false && v["interfaces"][1]["state"] == "active"
+        }),
+        "{ifs}"
+    );
+    net.link_up("r1", "rcv").unwrap();
+    let rx = recv(&net, "rcv", "239.1.1.1", 2.0, &[]);
+    settle();
+    wait_sender(send(&net, "src", "239.1.1.1", 200, 100, &[]));
+    assert_eq!(report(rx).unique, 100);
+    assert!(net.router_log("r1").contains("link down"));
+}
+
+#[test]
+fn the_control_socket_is_group_accessible_only_and_root_is_required() {
+    use std::os::unix::fs::PermissionsExt;
+    let net = net(ONE_ROUTER);
+    let mode = std::fs::metadata(net.router_socket("r1"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o660);
+
+    // Without CAP_NET_ADMIN the daemon says what to do instead of failing obscurely.
+    let mrouterd = bin_path("mrouterd").unwrap().display().to_string();
+    let cfg = net.router_config_path("r1").display().to_string();
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            &mrouterd,
+            "--config",
+            &cfg,
+        ])
+        .output()
+        .expect("setpriv (util-linux)");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("CAP_NET_ADMIN") && err.contains("run it as root"),
+        "{err}"
+    );
 }
