@@ -1,14 +1,13 @@
-//! IGMP v1/v2/v3 querier (RFC 1112, RFC 2236, RFC 3376 as revised by RFC 9776), sans-IO.
+//! IGMP v1/v2/v3 router side (RFC 1112, RFC 2236, RFC 3376 as revised by RFC 9776), sans-IO.
 //!
-//! **Status: not implemented yet.** This crate only fixes the shape the implementation
-//! will have (issue 3): an [`Igmp`] instance per router implementing
-//! [`common::Protocol`]. Until then `mrouterd` does not run IGMP at all (it rejects
-//! `protocols = ["igmp"]` in the configuration rather than pretending to), and
-//! membership comes only from static routes.
-//!
-//! Planned layout, one module per part of the RFC:
-//! `packet` (codec, section 4), `querier` (election and query sending, sections 6.6 and 7),
-//! `group` (group and source state, sections 6.2-6.5), `compat` (section 7.3).
+//! Being implemented (issue 3). Modules:
+//! * [`packet`]: the codec (section 4);
+//! * [`config`]: per-interface configuration with the defaults of section 8;
+//! * `router`: querier election and query sending (sections 6.6, 7), group and source state
+//!   (6.2-6.5), compatibility modes (7.3), as an [`Igmp`] implementing [`common::Protocol`].
+
+pub mod config;
+pub mod packet;
 
 use common::{Action, Input, Instant, Protocol};
 use serde::Serialize;

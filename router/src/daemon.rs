@@ -631,7 +631,10 @@ impl Daemon {
             }
             sys::IGMPMSG_WRONGVIF => {
                 self.counters.upcall_wrongvif += 1;
-                let arrived = self.vifs.ifindex_of(up.vif).and_then(|i| self.name_by_ifindex(i));
+                let arrived = self
+                    .vifs
+                    .ifindex_of(up.vif)
+                    .and_then(|i| self.name_by_ifindex(i));
                 if let (Some(arrived), Some(e)) = (arrived, self.mrib.get(&(up.src, up.dst))) {
                     // Most often a static route with the wrong `input`.
                     tracing::warn!(
