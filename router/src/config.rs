@@ -38,6 +38,8 @@ pub struct Config {
     /// Interfaces by name, in name order.
     pub interfaces: BTreeMap<String, InterfaceConfig>,
     pub routes: Vec<StaticRoute>,
+    /// Router-wide IGMP settings (`[igmp]`).
+    pub igmp: igmp::config::Config,
 }
 
 /// Protocols that can run on an interface.
@@ -50,7 +52,7 @@ pub enum ProtocolName {
 }
 
 /// Protocols this build can run; the others are refused with a clear error.
-pub const IMPLEMENTED_PROTOCOLS: &[ProtocolName] = &[];
+pub const IMPLEMENTED_PROTOCOLS: &[ProtocolName] = &[ProtocolName::Igmp];
 
 /// One `[[interface]]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +63,8 @@ pub struct InterfaceConfig {
     pub ttl_threshold: u8,
     /// Administratively scoped group ranges that never cross this interface.
     pub boundaries: Vec<Ipv4Network>,
+    /// IGMP settings, present when `protocols` has "igmp".
+    pub igmp: Option<igmp::config::InterfaceConfig>,
 }
 
 impl InterfaceConfig {
@@ -140,6 +144,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
 struct RawConfig {
     #[serde(default)]
     router: RawRouter,
+    igmp: Option<RawIgmpGlobal>,
     #[serde(default)]
     interface: Vec<RawInterface>,
     #[serde(default)]
@@ -165,6 +170,60 @@ struct RawInterface {
     ttl_threshold: Option<Spanned<i64>>,
     #[serde(default)]
     boundaries: Vec<Spanned<String>>,
+    igmp: Option<Spanned<RawIgmp>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIgmpGlobal {
+    ssm_range: Option<Spanned<String>>,
+}
+
+/// `[interface.igmp]`: every key optional, RFC 3376 section 8 defaults.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIgmp {
+    version: Option<Spanned<i64>>,
+    querier: Option<bool>,
+    robustness: Option<Spanned<i64>>,
+    query_interval: Option<Spanned<Seconds>>,
+    query_response_interval: Option<Spanned<Seconds>>,
+    startup_query_interval: Option<Spanned<Seconds>>,
+    startup_query_count: Option<Spanned<i64>>,
+    last_member_query_interval: Option<Spanned<Seconds>>,
+    last_member_query_count: Option<Spanned<i64>>,
+    immediate_leave: Option<bool>,
+    require_router_alert: Option<bool>,
+    max_groups: Option<Spanned<i64>>,
+    max_sources: Option<Spanned<i64>>,
+    #[serde(default)]
+    static_groups: Vec<RawStaticGroup>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStaticGroup {
+    group: Spanned<String>,
+    #[serde(default)]
+    sources: Vec<Spanned<String>>,
+    mode: Option<Spanned<String>>,
+}
+
+/// A duration in seconds, written as an integer or a decimal number.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(untagged)]
+enum Seconds {
+    Int(i64),
+    Float(f64),
+}
+
+impl Seconds {
+    fn get(self) -> f64 {
+        match self {
+            Seconds::Int(i) => i as f64,
+            Seconds::Float(f) => f,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -283,6 +342,16 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
         for b in &i.boundaries {
             boundaries.push(parse_group_range(b)?);
         }
+        let igmp = match (&i.igmp, protocols.contains(&ProtocolName::Igmp)) {
+            (Some(t), false) => {
+                return Err((
+                    t.span(),
+                    "there is an [interface.igmp] table but `igmp` is not in `protocols`".into(),
+                ));
+            }
+            (t, true) => Some(igmp_interface(t.as_ref().map(Spanned::get_ref))?),
+            (None, false) => None,
+        };
         interfaces.insert(
             iname.clone(),
             InterfaceConfig {
@@ -290,6 +359,7 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
                 protocols,
                 ttl_threshold,
                 boundaries,
+                igmp,
             },
         );
     }
@@ -368,6 +438,21 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
         });
     }
 
+    let mut igmp = igmp::config::Config::default();
+    if let Some(g) = raw.igmp.and_then(|g| g.ssm_range) {
+        let net: Ipv4Network = g
+            .get_ref()
+            .parse()
+            .map_err(|_| (g.span(), format!("`{}` is not an IPv4 prefix", g.get_ref())))?;
+        if !net.network().is_multicast() || net.prefix() < 4 {
+            return Err((
+                g.span(),
+                format!("`{}` is not within 224.0.0.0/4", g.get_ref()),
+            ));
+        }
+        igmp.ssm_range = (net.network(), net.prefix());
+    }
+
     Ok(Config {
         name,
         control_socket,
@@ -376,7 +461,142 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
         cache_timeout,
         interfaces,
         routes,
+        igmp,
     })
+}
+
+fn int_in(v: &Spanned<i64>, lo: i64, hi: i64) -> Result<i64, Invalid> {
+    let x = *v.get_ref();
+    if (lo..=hi).contains(&x) {
+        Ok(x)
+    } else {
+        Err((v.span(), format!("must be between {lo} and {hi}, got {x}")))
+    }
+}
+
+fn secs_in(v: &Spanned<Seconds>, lo: f64, hi: f64) -> Result<Duration, Invalid> {
+    let x = v.get_ref().get();
+    if x.is_finite() && x >= lo && x <= hi {
+        Ok(Duration::from_secs_f64(x))
+    } else {
+        Err((
+            v.span(),
+            format!("must be between {lo} and {hi} seconds, got {x}"),
+        ))
+    }
+}
+
+/// `[interface.igmp]` with the defaults of RFC 3376 section 8 for what is not given.
+fn igmp_interface(raw: Option<&RawIgmp>) -> Result<igmp::config::InterfaceConfig, Invalid> {
+    use igmp::config::{InterfaceConfig as C, StaticGroup, Version};
+    let mut c = C::default();
+    let Some(r) = raw else { return Ok(c) };
+    if let Some(v) = &r.version {
+        c.version = match int_in(v, 1, 3)? {
+            1 => Version::V1,
+            2 => Version::V2,
+            _ => Version::V3,
+        };
+    }
+    if let Some(q) = r.querier {
+        c.querier = q;
+    }
+    if let Some(v) = &r.robustness {
+        // The QRV field has 3 bits; 0 is not a robustness.
+        c.robustness = int_in(v, 1, 7)? as u8;
+    }
+    // The largest times the exponential codes can carry: 31744 s (QQIC), 3174.4 s (MRC).
+    if let Some(v) = &r.query_interval {
+        c.query_interval = secs_in(v, 1.0, 31744.0)?;
+    }
+    if let Some(v) = &r.query_response_interval {
+        c.query_response_interval = secs_in(v, 0.1, 3174.4)?;
+        if c.query_response_interval >= c.query_interval {
+            return Err((
+                v.span(),
+                format!(
+                    "must be less than query_interval ({} s) (RFC 3376 section 8.3)",
+                    c.query_interval.as_secs_f64()
+                ),
+            ));
+        }
+    } else if c.query_response_interval >= c.query_interval {
+        c.query_response_interval = c.query_interval / 2;
+    }
+    c.startup_query_interval = match &r.startup_query_interval {
+        Some(v) => secs_in(v, 0.1, 31744.0)?,
+        None => c.query_interval / 4,
+    };
+    c.startup_query_count = match &r.startup_query_count {
+        Some(v) => int_in(v, 1, 255)? as u8,
+        None => c.robustness,
+    };
+    if let Some(v) = &r.last_member_query_interval {
+        c.last_member_query_interval = secs_in(v, 0.1, 3174.4)?;
+    }
+    c.last_member_query_count = match &r.last_member_query_count {
+        Some(v) => int_in(v, 1, 255)? as u8,
+        None => c.robustness,
+    };
+    if let Some(v) = r.immediate_leave {
+        c.immediate_leave = v;
+    }
+    if let Some(v) = r.require_router_alert {
+        c.require_router_alert = v;
+    }
+    if let Some(v) = &r.max_groups {
+        c.max_groups = int_in(v, 0, 1_000_000)? as usize;
+    }
+    if let Some(v) = &r.max_sources {
+        c.max_sources = int_in(v, 0, 1_000_000)? as usize;
+    }
+    for g in &r.static_groups {
+        let net = parse_group_range(&g.group)?;
+        if net.prefix() != 32 {
+            return Err((
+                g.group.span(),
+                "a static group is a single group, not a range".into(),
+            ));
+        }
+        let mut sources = Vec::new();
+        for s in &g.sources {
+            let a: Ipv4Addr = s.get_ref().parse().map_err(|_| {
+                (
+                    s.span(),
+                    format!("`{}` is not an IPv4 address", s.get_ref()),
+                )
+            })?;
+            if a.is_multicast() || a.is_unspecified() || a.is_broadcast() {
+                return Err((s.span(), format!("{a} is not a unicast source address")));
+            }
+            sources.push(a);
+        }
+        let exclude = match &g.mode {
+            None => sources.is_empty(),
+            Some(m) => match m.get_ref().as_str() {
+                "include" if sources.is_empty() => {
+                    return Err((
+                        m.span(),
+                        "INCLUDE with no sources is no membership; list `sources` or use mode = \"exclude\"".into(),
+                    ));
+                }
+                "include" => false,
+                "exclude" => true,
+                other => {
+                    return Err((
+                        m.span(),
+                        format!("`{other}` is not a filter mode; use \"include\" or \"exclude\""),
+                    ));
+                }
+            },
+        };
+        c.static_groups.push(StaticGroup {
+            group: net.ip(),
+            sources,
+            exclude,
+        });
+    }
+    Ok(c)
 }
 
 /// A multicast group or group prefix ("239.1.1.1" or "239.0.0.0/8").
@@ -754,6 +974,104 @@ outputs = ["eth0"]
             );
             assert!(e.line >= 5, "{e}");
         }
+    }
+
+    #[test]
+    fn igmp_settings_and_defaults() {
+        let c = parse(
+            Path::new("r1.toml"),
+            "[igmp]\nssm_range = \"232.1.0.0/16\"\n\
+             [[interface]]\nname = \"eth0\"\nprotocols = [\"igmp\"]\n\
+             [interface.igmp]\nversion = 2\nquery_interval = 10\nquery_response_interval = 2.5\n\
+             last_member_query_interval = 0.2\nimmediate_leave = true\nquerier = false\n\
+             static_groups = [ { group = \"239.1.1.1\" }, { group = \"232.1.1.1\", sources = [\"10.0.0.1\"] } ]\n\
+             [[interface]]\nname = \"eth1\"\nprotocols = [\"igmp\"]\n\
+             [[interface]]\nname = \"eth2\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.igmp.ssm_range, ("232.1.0.0".parse().unwrap(), 16));
+        let g = c.interfaces["eth0"].igmp.as_ref().unwrap();
+        assert_eq!(g.version, igmp::config::Version::V2);
+        assert_eq!(g.query_interval, Duration::from_secs(10));
+        assert_eq!(g.query_response_interval, Duration::from_millis(2500));
+        assert_eq!(
+            g.startup_query_interval,
+            Duration::from_millis(2500),
+            "QI/4"
+        );
+        assert_eq!(g.last_member_query_interval, Duration::from_millis(200));
+        assert_eq!(
+            (g.startup_query_count, g.last_member_query_count),
+            (2, 2),
+            "= robustness"
+        );
+        assert!(g.immediate_leave && !g.querier);
+        assert_eq!(g.static_groups.len(), 2);
+        assert!(g.static_groups[0].exclude && !g.static_groups[1].exclude);
+        // Defaults of RFC 3376 section 8.
+        let d = c.interfaces["eth1"].igmp.as_ref().unwrap();
+        assert_eq!(d, &igmp::config::InterfaceConfig::default());
+        assert_eq!(d.query_interval, Duration::from_secs(125));
+        assert!(c.interfaces["eth2"].igmp.is_none());
+    }
+
+    #[test]
+    fn igmp_errors() {
+        let base = "[[interface]]\nname = \"eth0\"\nprotocols = [\"igmp\"]\n[interface.igmp]\n";
+        let cases: &[(&str, &str, &str)] = &[
+            ("version = 4\n", "`version`", "between 1 and 3, got 4"),
+            ("robustness = 0\n", "`robustness`", "between 1 and 7"),
+            (
+                "query_interval = 0\n",
+                "`query_interval`",
+                "between 1 and 31744 seconds",
+            ),
+            (
+                "query_interval = 10\nquery_response_interval = 10\n",
+                "`query_response_interval`",
+                "less than query_interval",
+            ),
+            (
+                "query_interval = \"fast\"\n",
+                "`query_interval`",
+                "did not match any variant",
+            ),
+            ("querier = 1\n", "`querier`", "invalid type"),
+            ("speed = 1\n", "`speed`", "unknown field `speed`"),
+            (
+                "static_groups = [ { group = \"10.0.0.1\" } ]\n",
+                "`static_groups`",
+                "not within the multicast range",
+            ),
+            (
+                "static_groups = [ { group = \"239.1.1.1\", mode = \"include\" } ]\n",
+                "`static_groups`",
+                "INCLUDE with no sources",
+            ),
+            (
+                "static_groups = [ { group = \"239.1.1.1\", mode = \"both\" } ]\n",
+                "`static_groups`",
+                "not a filter mode",
+            ),
+            (
+                "static_groups = [ { group = \"239.1.1.1\", sources = [\"224.1.1.1\"] } ]\n",
+                "`static_groups`",
+                "not a unicast source",
+            ),
+        ];
+        for (tail, key, words) in cases {
+            let e = err(&format!("{base}{tail}"));
+            assert!(e.key.ends_with(key), "key for {tail:?}: {e}");
+            assert!(
+                e.message.contains(words),
+                "message for {tail:?} lacks {words:?}: {e}"
+            );
+            assert!(e.line >= 5, "{e}");
+        }
+        let e = err("[[interface]]\nname = \"eth0\"\n[interface.igmp]\nversion = 2\n");
+        assert!(e.message.contains("`igmp` is not in `protocols`"), "{e}");
+        let e = err("[igmp]\nssm_range = \"10.0.0.0/8\"\n");
+        assert_eq!((e.line, e.key.as_str()), (2, "[igmp] `ssm_range`"), "{e}");
     }
 
     #[test]

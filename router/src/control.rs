@@ -50,6 +50,8 @@ pub enum Show {
     Rpf { source: Ipv4Addr },
     /// Counters of upcalls, packets and kernel writes.
     Counters,
+    /// IGMP: interfaces (querier, version, timers, counters), groups and sources.
+    Igmp,
 }
 
 /// The answer to one request.

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod ipv4;
 pub mod kernel;
 pub mod mrib;
 pub mod netlink;

@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
+use common::FilterMode;
 use ipnetwork::Ipv4Network;
 use serde::Serialize;
 
@@ -26,6 +27,10 @@ pub enum Origin {
     Static,
     /// Created on demand for a source of a configured (*,G) route.
     StarG { rule: Ipv4Network },
+    /// Created for a source arriving on its RPF interface; forwarded to the interfaces
+    /// whose IGMP membership admits it (possibly none, which keeps the kernel from
+    /// asking again while the source is active).
+    Membership,
 }
 
 /// One (S,G) the router wants forwarded.
@@ -53,6 +58,8 @@ pub type SgKey = (Ipv4Addr, Ipv4Addr);
 pub struct Mrib {
     entries: BTreeMap<SgKey, MribEntry>,
     star: Vec<StarRule>,
+    /// group -> interface -> (filter mode, sources): IGMP's forwarding state (RFC 3376 6.3).
+    members: BTreeMap<Ipv4Addr, BTreeMap<String, (FilterMode, BTreeSet<Ipv4Addr>)>>,
 }
 
 impl Mrib {
@@ -143,13 +150,30 @@ impl Mrib {
         })
     }
 
-    /// The kernel saw (S,G) arrive on `iif` with no entry. Returns true if a (*,G) rule
-    /// created an entry for it.
-    pub fn on_unresolved(&mut self, source: Ipv4Addr, group: Ipv4Addr, iif: &str) -> bool {
+    /// The kernel saw (S,G) arrive on `iif` with no entry. A (*,G) rule for the group
+    /// creates an entry; otherwise, if `membership_source` (the router runs IGMP and `iif`
+    /// is the source's RPF interface), an entry forwarding to the members. Returns true if
+    /// an entry was created.
+    pub fn on_unresolved(
+        &mut self,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iif: &str,
+        membership_source: bool,
+    ) -> bool {
         if self.entries.contains_key(&(source, group)) {
             return false;
         }
-        match self.derive(source, group, iif) {
+        let entry = self.derive(source, group, iif).or_else(|| {
+            membership_source.then(|| MribEntry {
+                source,
+                group,
+                iif: iif.to_owned(),
+                oifs: self.member_oifs(source, group, iif),
+                origin: Origin::Membership,
+            })
+        });
+        match entry {
             Some(e) => {
                 self.entries.insert((source, group), e);
                 true
@@ -158,9 +182,91 @@ impl Mrib {
         }
     }
 
+    /// Interfaces other than `iif` whose membership admits traffic from `source` to
+    /// `group`: INCLUDE lists it, or EXCLUDE does not (RFC 3376 section 6.3).
+    pub fn member_oifs(&self, source: Ipv4Addr, group: Ipv4Addr, iif: &str) -> BTreeSet<String> {
+        self.members
+            .get(&group)
+            .map(|m| {
+                m.iter()
+                    .filter(|(name, (mode, srcs))| {
+                        name.as_str() != iif
+                            && match mode {
+                                FilterMode::Include => srcs.contains(&source),
+                                FilterMode::Exclude => !srcs.contains(&source),
+                            }
+                    })
+                    .map(|(name, _)| name.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// IGMP's forwarding state for `group` on `iface` changed. INCLUDE {} removes it.
+    /// Returns the entries whose outputs changed.
+    pub fn set_membership(
+        &mut self,
+        iface: &str,
+        group: Ipv4Addr,
+        mode: FilterMode,
+        sources: BTreeSet<Ipv4Addr>,
+    ) -> BTreeSet<SgKey> {
+        let m = self.members.entry(group).or_default();
+        if mode == FilterMode::Include && sources.is_empty() {
+            m.remove(iface);
+            if m.is_empty() {
+                self.members.remove(&group);
+            }
+        } else {
+            m.insert(iface.to_owned(), (mode, sources));
+        }
+        let keys: Vec<SgKey> = self
+            .entries
+            .range((Ipv4Addr::UNSPECIFIED, group)..)
+            .filter(|(k, e)| k.1 == group && e.origin == Origin::Membership)
+            .map(|(k, _)| *k)
+            .collect();
+        let mut changed = BTreeSet::new();
+        for k in keys {
+            let oifs = self.member_oifs(k.0, k.1, &self.entries[&k].iif);
+            let e = self.entries.get_mut(&k).expect("listed");
+            if e.oifs != oifs {
+                e.oifs = oifs;
+                changed.insert(k);
+            }
+        }
+        changed
+    }
+
+    /// Forget all membership of an interface (IGMP disabled there). Returns changed keys.
+    pub fn clear_membership(&mut self, iface: &str) -> BTreeSet<SgKey> {
+        let groups: Vec<Ipv4Addr> = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.contains_key(iface))
+            .map(|(g, _)| *g)
+            .collect();
+        let mut changed = BTreeSet::new();
+        for g in groups {
+            changed.extend(self.set_membership(iface, g, FilterMode::Include, BTreeSet::new()));
+        }
+        changed
+    }
+
+    /// Membership by group, for `show`.
+    pub fn memberships(
+        &self,
+    ) -> &BTreeMap<Ipv4Addr, BTreeMap<String, (FilterMode, BTreeSet<Ipv4Addr>)>> {
+        &self.members
+    }
+
     /// Remove an on-demand entry (its source went idle). Static entries stay.
     pub fn expire(&mut self, key: SgKey) -> bool {
-        if matches!(self.entries.get(&key), Some(e) if matches!(e.origin, Origin::StarG { .. })) {
+        if self
+            .entries
+            .get(&key)
+            .is_some_and(|e| e.origin != Origin::Static)
+        {
             self.entries.remove(&key);
             true
         } else {
@@ -394,13 +500,13 @@ mod tests {
             route(None, "225.1.0.0/16", "eth0", &["eth1", "eth2"]),
         ]);
         assert!(m.is_empty());
-        assert!(m.on_unresolved(a("10.0.0.1"), a("225.1.2.3"), "eth0"));
-        assert!(m.on_unresolved(a("10.0.0.2"), a("225.9.2.3"), "eth0"));
+        assert!(m.on_unresolved(a("10.0.0.1"), a("225.1.2.3"), "eth0", false));
+        assert!(m.on_unresolved(a("10.0.0.2"), a("225.9.2.3"), "eth0", false));
         // Wrong input interface, or no rule: nothing.
-        assert!(!m.on_unresolved(a("10.0.0.3"), a("225.1.2.3"), "eth1"));
-        assert!(!m.on_unresolved(a("10.0.0.3"), a("226.1.2.3"), "eth0"));
+        assert!(!m.on_unresolved(a("10.0.0.3"), a("225.1.2.3"), "eth1", false));
+        assert!(!m.on_unresolved(a("10.0.0.3"), a("226.1.2.3"), "eth0", false));
         // Already there: nothing new.
-        assert!(!m.on_unresolved(a("10.0.0.1"), a("225.1.2.3"), "eth0"));
+        assert!(!m.on_unresolved(a("10.0.0.1"), a("225.1.2.3"), "eth0", false));
         assert_eq!(m.len(), 2);
         let e = m.get(&(a("10.0.0.1"), a("225.1.2.3"))).unwrap();
         assert_eq!(e.oifs.len(), 2);
@@ -417,13 +523,61 @@ mod tests {
     }
 
     #[test]
+    fn membership_decides_the_outputs_of_sources_on_their_rpf_interface() {
+        let mut m = Mrib::default();
+        let (s1, s2, g) = (a("10.0.0.1"), a("10.0.0.2"), a("239.1.1.1"));
+        // eth1 wants only s1, eth2 everything but s2.
+        m.set_membership("eth1", g, FilterMode::Include, [s1].into());
+        m.set_membership("eth2", g, FilterMode::Exclude, [s2].into());
+        // Not on the RPF interface: nothing is created.
+        assert!(!m.on_unresolved(s1, g, "eth0", false));
+        assert!(m.on_unresolved(s1, g, "eth0", true));
+        assert!(m.on_unresolved(s2, g, "eth0", true));
+        let oifs = |m: &Mrib, s| {
+            m.get(&(s, g))
+                .unwrap()
+                .oifs
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(oifs(&m, s1), ["eth1", "eth2"]);
+        assert!(
+            oifs(&m, s2).is_empty(),
+            "an entry with no outputs stops further upcalls"
+        );
+        assert_eq!(m.get(&(s2, g)).unwrap().origin, Origin::Membership);
+        // eth2 switches to INCLUDE {s2}: both entries change.
+        let changed = m.set_membership("eth2", g, FilterMode::Include, [s2].into());
+        assert_eq!(changed, [(s1, g), (s2, g)].into());
+        assert_eq!(oifs(&m, s1), ["eth1"]);
+        assert_eq!(oifs(&m, s2), ["eth2"]);
+        // The input interface is never an output, whatever its membership.
+        m.set_membership("eth0", g, FilterMode::Exclude, BTreeSet::new());
+        assert_eq!(oifs(&m, s1), ["eth1"]);
+        // Leaving: INCLUDE {} removes the interface.
+        let changed = m.clear_membership("eth1");
+        assert_eq!(changed, [(s1, g)].into());
+        assert!(oifs(&m, s1).is_empty());
+        assert!(!m.memberships()[&g].contains_key("eth1"));
+        // A (*,G) rule takes precedence over membership.
+        m.set_static(&[route(None, "239.0.0.0/8", "eth0", &["eth1"])]);
+        assert!(m.on_unresolved(a("10.0.0.3"), g, "eth0", true));
+        assert!(matches!(
+            m.get(&(a("10.0.0.3"), g)).unwrap().origin,
+            Origin::StarG { .. }
+        ));
+        assert!(m.expire((s1, g)), "membership entries expire when idle");
+    }
+
+    #[test]
     fn reload_touches_only_what_changed() {
         let mut m = Mrib::default();
         let r1 = route(Some("10.0.0.1"), "232.1.1.1", "eth0", &["eth1"]);
         let r2 = route(Some("10.0.0.1"), "232.1.1.2", "eth0", &["eth1"]);
         let star = route(None, "225.0.0.0/8", "eth0", &["eth1"]);
         m.set_static(&[r1.clone(), r2.clone(), star.clone()]);
-        m.on_unresolved(a("10.0.0.9"), a("225.0.0.1"), "eth0");
+        m.on_unresolved(a("10.0.0.9"), a("225.0.0.1"), "eth0", false);
         // Same config: nothing changes.
         assert!(
             m.set_static(&[r1.clone(), r2.clone(), star.clone()])
@@ -455,7 +609,7 @@ mod tests {
         assert_eq!(m.len(), 1);
         // A static route takes over a key that a (*,G) rule had derived.
         m.set_static(&[r2.clone(), star.clone()]);
-        m.on_unresolved(a("10.0.0.1"), a("225.0.0.1"), "eth0");
+        m.on_unresolved(a("10.0.0.1"), a("225.0.0.1"), "eth0", false);
         let takeover = route(Some("10.0.0.1"), "225.0.0.1", "eth1", &["eth0"]);
         let changed = m.set_static(&[r2, star, takeover]);
         assert_eq!(changed, [(a("10.0.0.1"), a("225.0.0.1"))].into());

@@ -314,6 +314,47 @@ impl Drop for MrouteSocket {
     }
 }
 
+/// A raw IGMP socket for sending the router's own IGMP messages with a header we build
+/// (TTL 1, Router Alert), out of a chosen interface.
+pub struct IgmpSender {
+    sock: Socket,
+}
+
+impl IgmpSender {
+    pub fn open() -> io::Result<Self> {
+        let sock = Socket::new(
+            Domain::IPV4,
+            Type::RAW,
+            Some(Protocol::from(libc::IPPROTO_IGMP)),
+        )?;
+        sock.set_header_included_v4(true)?;
+        // Our own queries must not come back to us (or to local listeners) as input.
+        sock.set_multicast_loop_v4(false)?;
+        // A send socket never reads: do not let IGMP traffic pile up in its buffer.
+        let _ = sock.set_recv_buffer_size(0);
+        sock.set_nonblocking(true)?;
+        Ok(IgmpSender { sock })
+    }
+
+    /// Send `packet` (IPv4 header included) to `dst` out of interface `ifindex`.
+    pub fn send(&self, ifindex: u32, dst: Ipv4Addr, packet: &[u8]) -> io::Result<()> {
+        let mreqn = libc::ip_mreqn {
+            imr_multiaddr: libc::in_addr { s_addr: 0 },
+            imr_address: libc::in_addr { s_addr: 0 },
+            imr_ifindex: ifindex as libc::c_int,
+        };
+        setsockopt(
+            self.sock.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_IF,
+            &mreqn,
+        )?;
+        let to = socket2::SockAddr::from(std::net::SocketAddrV4::new(dst, 0));
+        self.sock.send_to(packet, &to)?;
+        Ok(())
+    }
+}
+
 /// A NETLINK_ROUTE socket.
 pub struct NetlinkSocket {
     sock: Socket,

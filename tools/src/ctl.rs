@@ -40,6 +40,14 @@ fn s(v: &Value) -> String {
     }
 }
 
+/// Milliseconds as seconds with one decimal, "-" for none or zero.
+fn secs(v: &Value) -> String {
+    match v.as_u64() {
+        Some(ms) if ms > 0 => format!("{:.1}s", ms as f64 / 1000.0),
+        _ => "-".into(),
+    }
+}
+
 fn list<'a>(data: &'a Value, key: &str) -> &'a [Value] {
     data.get(key)
         .and_then(Value::as_array)
@@ -248,6 +256,136 @@ pub fn render(cmd: &str, data: &Value) -> String {
             s(&data["interfaces"]["removed"])
         ),
         "log-level" => format!("log level: {}\n", s(&data["log_level"])),
+        "igmp-interfaces" => {
+            let mut rows = vec![
+                [
+                    "Interface",
+                    "Address",
+                    "Version",
+                    "Querier",
+                    "Querier addr",
+                    "Other querier",
+                    "Next query",
+                    "Groups",
+                    "Received",
+                    "Dropped",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            for i in list(&data["igmp"], "interfaces") {
+                let sum = |k: &str| {
+                    i[k].as_object()
+                        .map(|m| m.values().filter_map(Value::as_u64).sum::<u64>())
+                        .unwrap_or(0)
+                        .to_string()
+                };
+                rows.push(vec![
+                    s(&i["name"]),
+                    format!("{}/{}", s(&i["address"]), s(&i["prefix_len"])),
+                    format!("v{}", s(&i["version"])),
+                    if i["querier"] == true {
+                        "yes".into()
+                    } else {
+                        "no".into()
+                    },
+                    s(&i["querier_address"]),
+                    secs(&i["other_querier_present_ms"]),
+                    secs(&i["general_query_ms"]),
+                    i["groups"].as_array().map_or(0, Vec::len).to_string(),
+                    sum("received"),
+                    sum("dropped"),
+                ]);
+            }
+            let mut out = table(&rows);
+            for i in list(&data["igmp"], "interfaces") {
+                let dropped: Vec<String> = i["dropped"]
+                    .as_object()
+                    .map(|m| {
+                        m.iter()
+                            .filter(|(_, v)| v.as_u64() != Some(0))
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if !dropped.is_empty() {
+                    out.push_str(&format!(
+                        "{} dropped: {}\n",
+                        s(&i["name"]),
+                        dropped.join(" ")
+                    ));
+                }
+            }
+            out
+        }
+        "igmp-groups" => {
+            let mut rows = vec![
+                [
+                    "Interface",
+                    "Group",
+                    "Mode",
+                    "Compat",
+                    "Timer",
+                    "Sources",
+                    "Forwarding",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            for i in list(&data["igmp"], "interfaces") {
+                for g in list(i, "groups") {
+                    let fwd = format!(
+                        "{} {{{}}}",
+                        s(&g["forwarding_mode"]).to_uppercase(),
+                        g["forwarding_sources"]
+                            .as_array()
+                            .map(|a| a.iter().map(s).collect::<Vec<_>>().join(","))
+                            .unwrap_or_default()
+                    );
+                    rows.push(vec![
+                        s(&i["name"]),
+                        s(&g["group"]),
+                        s(&g["filter_mode"]).to_uppercase()
+                            + if g["is_static"] == true {
+                                " (static)"
+                            } else {
+                                ""
+                            },
+                        format!("v{}", s(&g["compat_mode"])),
+                        secs(&g["group_timer_ms"]),
+                        g["sources"].as_array().map_or(0, Vec::len).to_string(),
+                        fwd,
+                    ]);
+                }
+            }
+            table(&rows)
+        }
+        "igmp-sources" => {
+            let mut rows = vec![
+                ["Interface", "Group", "Source", "Timer", "Forwarded"]
+                    .map(String::from)
+                    .to_vec(),
+            ];
+            for i in list(&data["igmp"], "interfaces") {
+                for g in list(i, "groups") {
+                    for src in list(g, "sources") {
+                        let fwd = src["timer_ms"].as_u64().is_some_and(|t| t > 0);
+                        rows.push(vec![
+                            s(&i["name"]),
+                            s(&g["group"]),
+                            s(&src["source"]),
+                            secs(&src["timer_ms"]),
+                            if fwd {
+                                "yes".into()
+                            } else {
+                                "no (excluded)".into()
+                            },
+                        ]);
+                    }
+                }
+            }
+            table(&rows)
+        }
         _ => format!("{data}\n"),
     }
 }

@@ -50,6 +50,18 @@ enum ShowCmd {
     Rpf { source: std::net::Ipv4Addr },
     /// Upcall, packet and kernel-write counters.
     Counters,
+    /// IGMP state: interfaces (querier, version, timers, counters), groups, or sources.
+    Igmp {
+        #[arg(value_enum, default_value = "interfaces")]
+        what: IgmpWhat,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum IgmpWhat {
+    Interfaces,
+    Groups,
+    Sources,
 }
 
 fn main() -> ExitCode {
@@ -63,6 +75,7 @@ fn main() -> ExitCode {
                 ShowCmd::Mfc => Show::Mfc,
                 ShowCmd::Rpf { source } => Show::Rpf { source: *source },
                 ShowCmd::Counters => Show::Counters,
+                ShowCmd::Igmp { .. } => Show::Igmp,
             },
         },
         Cmd::Reload => Request::Reload,
@@ -124,6 +137,15 @@ impl Args {
                 ShowCmd::Mfc => "mfc",
                 ShowCmd::Rpf { .. } => "rpf",
                 ShowCmd::Counters => "counters",
+                ShowCmd::Igmp {
+                    what: IgmpWhat::Interfaces,
+                } => "igmp-interfaces",
+                ShowCmd::Igmp {
+                    what: IgmpWhat::Groups,
+                } => "igmp-groups",
+                ShowCmd::Igmp {
+                    what: IgmpWhat::Sources,
+                } => "igmp-sources",
             },
             Cmd::Reload => "reload",
             Cmd::LogLevel { .. } => "log-level",

@@ -20,6 +20,8 @@ use tokio::net::UnixListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
 
+use common::Protocol;
+
 use crate::config::{self, Config};
 use crate::control::{Request, Response, Show};
 use crate::kernel::{self, Rtnl};
@@ -27,6 +29,8 @@ use crate::mrib::{self, IfaceView, KernelEntry, Mrib, Origin, SgKey};
 use crate::netlink::{self, LinkInfo, Message};
 use crate::sys::{self, MrouteSocket, NetlinkSocket};
 use crate::vif::VifTable;
+
+mod igmp_shell;
 
 /// Preference of the `ip mrule` entries mrouterd adds for a non-default table: before
 /// the kernel's catch-all rule (32766, "lookup default").
@@ -62,6 +66,12 @@ struct Counters {
     /// NOCACHE upcalls for which no route exists.
     unresolved_no_route: u64,
     igmp_packets: u64,
+    igmp_sent: u64,
+    igmp_send_errors: u64,
+    /// IGMP packets on interfaces that do not run IGMP.
+    igmp_not_enabled: u64,
+    igmp_bad_ip_header: u64,
+    dvmrp_packets: u64,
     mfc_writes: u64,
     mfc_deletes: u64,
     mfc_write_errors: u64,
@@ -105,6 +115,9 @@ struct Daemon {
     mrules: BTreeSet<String>,
     counters: Counters,
     started: std::time::Instant,
+    igmp: igmp::Igmp,
+    igmp_tx: sys::IgmpSender,
+    igmp_ifaces: BTreeMap<String, igmp_shell::IgmpIface>,
 }
 
 /// Run the daemon until SIGTERM or SIGINT.
@@ -137,6 +150,8 @@ pub async fn run(opts: Options) -> Result<()> {
     let rtnl = Rtnl::open().context("opening the rtnetlink request socket")?;
 
     let listener = bind_control_socket(&config.control_socket)?;
+    let igmp_tx = sys::IgmpSender::open().context("opening the IGMP send socket")?;
+    let igmp = igmp::Igmp::new(config.igmp.clone());
 
     let mut d = Daemon {
         config_path: opts.config_path,
@@ -158,9 +173,14 @@ pub async fn run(opts: Options) -> Result<()> {
         mrules: BTreeSet::new(),
         counters: Counters::default(),
         started: std::time::Instant::now(),
+        igmp,
+        igmp_tx,
+        igmp_ifaces: BTreeMap::new(),
     };
+    let tokio_epoch = tokio::time::Instant::now();
     d.refresh_links().context("reading network interfaces")?;
     d.reconcile_interfaces();
+    d.sync_igmp();
     let routes = d.config.routes.clone();
     d.mrib.set_static(&routes);
     d.sync_all();
@@ -192,8 +212,15 @@ pub async fn run(opts: Options) -> Result<()> {
         Reload,
         Stop(&'static str),
         Tick,
+        Protocols,
     }
     loop {
+        // Protocol timers are data inside the protocols; sleep until the earliest.
+        let protocol_deadline = d
+            .igmp
+            .poll_at()
+            .map(|t| tokio_epoch + t.since_epoch())
+            .unwrap_or(next_tick + Duration::from_secs(3600));
         let ev = tokio::select! {
             r = d.mroute.readable() => { r?.clear_ready(); Ev::Mroute }
             r = d.monitor.readable() => { r?.clear_ready(); Ev::Monitor }
@@ -202,6 +229,7 @@ pub async fn run(opts: Options) -> Result<()> {
             _ = term.recv() => Ev::Stop("SIGTERM"),
             _ = int.recv() => Ev::Stop("SIGINT"),
             _ = tokio::time::sleep_until(next_tick) => Ev::Tick,
+            _ = tokio::time::sleep_until(protocol_deadline) => Ev::Protocols,
         };
         match ev {
             Ev::Mroute => d.drain_mroute(&mut buf),
@@ -226,6 +254,7 @@ pub async fn run(opts: Options) -> Result<()> {
                 d.on_tick();
                 next_tick = tokio::time::Instant::now() + d.tick_interval();
             }
+            Ev::Protocols => d.igmp_timeout(),
         }
     }
     d.shutdown();
@@ -601,10 +630,9 @@ impl Daemon {
         }
     }
 
-    fn on_mroute_datagram(&mut self, data: &[u8], _ifindex: u32) {
+    fn on_mroute_datagram(&mut self, data: &[u8], ifindex: u32) {
         let Some(up) = sys::parse_upcall(data) else {
-            // An IGMP packet. IGMP is not implemented yet (issue 3): count it.
-            self.counters.igmp_packets += 1;
+            self.on_igmp_packet(data, ifindex);
             return;
         };
         match up.msgtype {
@@ -620,7 +648,15 @@ impl Daemon {
                     self.counters.unresolved_no_route += 1;
                     return;
                 };
-                if self.mrib.get(&key).is_some() || self.mrib.on_unresolved(up.src, up.dst, &iif) {
+                // With IGMP, a source arriving on its RPF interface gets an entry towards
+                // the members (possibly none yet: the entry then just drops its traffic).
+                let membership_source = self.igmp_active()
+                    && self.lookup_rpf(up.src).interface.as_deref() == Some(iif.as_str());
+                if self.mrib.get(&key).is_some()
+                    || self
+                        .mrib
+                        .on_unresolved(up.src, up.dst, &iif, membership_source)
+                {
                     tracing::debug!("new source ({}, {}) on {iif}", up.src, up.dst);
                     self.sync_key(key);
                     self.refresh_rpf_for(up.src);
@@ -701,6 +737,10 @@ impl Daemon {
         }
         if links_changed {
             self.reconcile_interfaces();
+        }
+        if links_changed || routes_changed {
+            // Links or addresses changed: IGMP may start or stop on an interface.
+            self.sync_igmp();
         }
         if routes_changed {
             self.refresh_rpf();
@@ -856,11 +896,15 @@ impl Daemon {
             .collect();
         let summary_ifaces = json!({"added": added, "removed": removed});
         let ifaces_changed = new.interfaces != self.config.interfaces;
+        if new.igmp != self.config.igmp {
+            self.igmp.set_config(new.igmp.clone());
+        }
         self.config = new;
         if ifaces_changed {
             // Thresholds and boundaries live in the entries: rewrite what changed.
             self.reconcile_interfaces();
         }
+        self.sync_igmp();
         let routes = self.config.routes.clone();
         let changed = self.mrib.set_static(&routes);
         for k in &changed {
@@ -1036,6 +1080,22 @@ impl Daemon {
                 json!({ "source": source, "rpf": rpf })
             }
             Show::Counters => json!({ "counters": self.counters }),
+            Show::Igmp => {
+                let mut v = serde_json::to_value(self.igmp.snapshot_at(self.now()))?;
+                // Name the interfaces the way the user configured them.
+                if let Some(list) = v.get_mut("interfaces").and_then(|l| l.as_array_mut()) {
+                    for i in list {
+                        let name = i["ifindex"]
+                            .as_u64()
+                            .and_then(|x| self.name_by_ifindex(x as u32))
+                            .map(str::to_owned);
+                        if let (Some(obj), Some(name)) = (i.as_object_mut(), name) {
+                            obj.insert("name".into(), json!(name));
+                        }
+                    }
+                }
+                json!({ "igmp": v })
+            }
         })
     }
 
