@@ -17,6 +17,7 @@ command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
 command -v tshark  >/dev/null 2>&1 || need+=(tshark)
 command -v pgrep   >/dev/null 2>&1 || need+=(procps)
 command -v ping    >/dev/null 2>&1 || need+=(iputils-ping)
+[ -x /usr/lib/frr/pimd ]             || need+=(frr)
 /usr/bin/python3 -c 'import scapy' >/dev/null 2>&1 || need+=(python3-scapy)
 
 if [ "${#need[@]}" -gt 0 ]; then

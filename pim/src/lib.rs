@@ -1,40 +1,342 @@
 //! PIM-SM v2 (RFC 7761) and SSM (RFC 4607/4604), sans-IO.
 //!
-//! **Status: not implemented yet** (issue 4). This crate fixes the shape: a [`Pim`]
-//! instance per router implementing [`common::Protocol`]. `mrouterd` rejects
-//! `protocols = ["pim"]` until it is real.
+//! Being implemented (issue 4). [`Pim`] implements [`common::Protocol`] for all interfaces
+//! of one router. Modules so far, by RFC 7761 section:
 //!
-//! Planned layout after FRR's one-file-per-state-machine habit, named after RFC 7761:
-//! `packet` (section 4.9), `neighbor` (4.3), `downstream` (4.5.2-4.5.4),
-//! `upstream` (4.5.5-4.5.7), `register` (4.4), `assert` (4.6), `macros` (4.1.6, 4.6.5).
+//! * [`packet`]: the codec (4.9);
+//! * [`config`]: per-interface configuration with the defaults of 4.11;
+//! * `interface`: acceptance of received messages, the Hello Timer HT(I) and triggered
+//!   Hellos (4.3.1), neighbour discovery with the Neighbor Liveness Timers NLT(N,I)
+//!   (4.3.1, 4.3.4), the DR election (4.3.2);
+//! * `neighbor`: per-neighbour state, `DR(I)` and `dr_is_better` (4.3.2), and the LAN Prune
+//!   Delay macros `lan_delay_enabled(I)`, `Effective_Propagation_Delay(I)`,
+//!   `Effective_Override_Interval(I)`, `Suppression_Enabled(I)` (4.3.3);
+//! * `snapshot`: what `show pim` prints.
+//!
+//! Next: the join/prune, register and assert state machines (4.4-4.6).
+//!
+//! # Choices where the RFC leaves room
+//!
+//! * The first Hello after PIM starts on an interface (configured and up) goes out when the
+//!   Hello Timer, set to a random value in [0, Triggered_Hello_Delay], expires; then every
+//!   Hello_Period (4.3.1). A new primary address restarts PIM there the same way (a new
+//!   Generation ID and a new random first Hello). A Goodbye with the old address (4.3.1)
+//!   cannot be sent: the shell reports the change after the fact.
+//! * Triggered Hellos (a new neighbour, a neighbour's new GenID, our own Hello options
+//!   changed by [`Pim::configure_interface`]) go out after a random delay in
+//!   [0, Triggered_Hello_Delay] and leave the Hello Timer alone ("need not change the timing
+//!   of the scheduled periodic message"); a periodic Hello sent first satisfies them, and
+//!   several triggers before the Hello make one Hello.
+//! * A Hello whose Generation ID differs from the one recorded (or that brings one where
+//!   there was none) is a restart: the neighbour's old information is discarded and it is
+//!   greeted like a new neighbour (4.3.1). A Hello without the option keeps the neighbour.
+//! * A repeated Hello option counts once (the first); an option missing from a Hello is no
+//!   longer present for that neighbour (4.3.3: "present in the last Hello").
+//! * Hellos are accepted only to ALL-PIM-ROUTERS with TTL 1 and from the interface's subnet
+//!   (any source on a /32); each refusal is counted by reason ([`reasons`]), decoding errors
+//!   by `ParseError::kind()`. Other message types are counted by kind ([`kinds`]).
+//! * `Suppression_Enabled(I)` also counts this router's own T bit: suppression stays on
+//!   unless all routers on the link, us included, advertise the T bit.
+//! * 4.3.4: an Address List never lists the sender's primary address; a secondary address
+//!   advertised by two neighbours belongs to the latest.
+//! * [`Protocol::handle`], [`Pim::configure_interface`] and [`Pim::remove_interface`] first
+//!   run the timers due at `now`, so that inputs always meet up-to-date state. Timers due at
+//!   the same instant on one interface run as: Neighbor Liveness Timers, then the Hello.
+//! * Randomness comes from a SplitMix64 generator seeded by [`Pim::new`], so runs are
+//!   reproducible.
 
-use common::{Action, Input, Instant, Protocol};
-use serde::Serialize;
+pub mod config;
+pub mod packet;
+
+mod interface;
+mod neighbor;
+mod rng;
+mod snapshot;
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use common::{Action, IfIndex, Input, Instant, InterfaceChange, Protocol};
+
+use interface::{Interface, Link};
+pub use neighbor::{
+    ALL_PIM_ROUTERS, DEFAULT_HELLO_HOLDTIME, HOLDTIME_INFINITE, PROPAGATION_DELAY_DEFAULT,
+    T_OVERRIDE_DEFAULT,
+};
+pub use snapshot::{InterfaceSnapshot, NeighborSnapshot, Snapshot};
+
+/// `Event::what` values.
+pub mod events {
+    /// A new neighbour: its first Hello (4.3.1).
+    pub const NEIGHBOR_UP: &str = "pim_neighbor_up";
+    /// A neighbour is gone; the detail ends with one of [`super::down_reasons`].
+    pub const NEIGHBOR_DOWN: &str = "pim_neighbor_down";
+    /// A neighbour's Generation ID changed: it restarted (4.3.1).
+    pub const NEIGHBOR_RESTART: &str = "pim_neighbor_restart";
+    /// The elected DR of an interface changed (4.3.2).
+    pub const DR_CHANGE: &str = "pim_dr_change";
+}
+
+/// Why a neighbour went down (the end of a [`events::NEIGHBOR_DOWN`] detail).
+pub mod down_reasons {
+    /// Its Neighbor Liveness Timer expired (4.3.1).
+    pub const HOLDTIME_EXPIRED: &str = "holdtime expired";
+    /// It sent a Hello with Holdtime 0 (4.3.1, 4.9.2).
+    pub const GOODBYE: &str = "goodbye";
+    /// Our interface went down.
+    pub const INTERFACE_DOWN: &str = "interface down";
+    /// PIM was disabled on the interface ([`crate::Pim::remove_interface`]).
+    pub const PIM_DISABLED: &str = "pim disabled";
+    /// Our address changed and the neighbour is no longer on the subnet (or now has it).
+    pub const ADDRESS_CHANGED: &str = "address changed";
+}
+
+/// Message kinds counted in [`InterfaceSnapshot::received`].
+pub mod kinds {
+    use crate::packet::Message;
+
+    pub const HELLO: &str = "hello";
+    pub const REGISTER: &str = "register";
+    pub const REGISTER_STOP: &str = "register_stop";
+    pub const JOIN_PRUNE: &str = "join_prune";
+    pub const BOOTSTRAP: &str = "bootstrap";
+    pub const ASSERT: &str = "assert";
+    pub const CANDIDATE_RP_ADV: &str = "candidate_rp_adv";
+
+    /// The kind of a decoded message.
+    pub fn of(msg: &Message) -> &'static str {
+        match msg {
+            Message::Hello(_) => HELLO,
+            Message::Register(_) => REGISTER,
+            Message::RegisterStop(_) => REGISTER_STOP,
+            Message::JoinPrune(_) => JOIN_PRUNE,
+            Message::Bootstrap(_) => BOOTSTRAP,
+            Message::Assert(_) => ASSERT,
+            Message::CandidateRpAdv(_) => CANDIDATE_RP_ADV,
+        }
+    }
+}
+
+/// Drop reasons counted in [`InterfaceSnapshot::dropped`], besides the codec's
+/// [`packet::ParseError::kind`] names.
+pub mod reasons {
+    /// A Hello not sent to ALL-PIM-ROUTERS (224.0.0.13).
+    pub const BAD_DESTINATION: &str = "bad_destination";
+    /// A Hello with an IP TTL other than 1.
+    pub const BAD_TTL: &str = "bad_ttl";
+    /// A Hello from a source not on the interface's subnet.
+    pub const SOURCE_NOT_ON_SUBNET: &str = "source_not_on_subnet";
+    /// Sent from this router's own address.
+    pub const OWN_PACKET: &str = "own_packet";
+}
 
 /// PIM-SM for all interfaces of one router.
-#[derive(Debug, Default)]
-pub struct Pim {}
+#[derive(Debug)]
+pub struct Pim {
+    config: config::Config,
+    rng: rng::Rng,
+    interfaces: BTreeMap<IfIndex, Interface>,
+    /// The latest time seen (for snapshots).
+    now: Instant,
+}
 
-/// What `mrouterctl show pim` will serialise.
-#[derive(Debug, Default, Serialize)]
-pub struct Snapshot {}
+impl Default for Pim {
+    fn default() -> Self {
+        Pim::new(config::Config::default(), 0)
+    }
+}
+
+impl Pim {
+    /// `seed` seeds the generator of Generation IDs and Hello jitter (give each router its
+    /// own, e.g. from the system's random source in the daemon).
+    pub fn new(config: config::Config, seed: u64) -> Self {
+        Pim {
+            config,
+            rng: rng::Rng::new(seed),
+            interfaces: BTreeMap::new(),
+            now: Instant::ZERO,
+        }
+    }
+
+    /// The router-wide configuration.
+    pub fn config(&self) -> &config::Config {
+        &self.config
+    }
+
+    /// Enable PIM on an interface or replace its configuration (a reload). Neighbours are
+    /// kept; a changed DR Priority, Holdtime or LAN Prune Delay is announced with a
+    /// triggered Hello, and a changed DR Priority may change the DR at once.
+    pub fn configure_interface(
+        &mut self,
+        now: Instant,
+        ifindex: IfIndex,
+        cfg: config::InterfaceConfig,
+    ) -> Vec<Action> {
+        let mut out = self.on_timeout(now);
+        self.interfaces
+            .entry(ifindex)
+            .or_insert_with(|| Interface::new(ifindex))
+            .configure(now, cfg, &mut self.rng, &mut out);
+        out
+    }
+
+    /// Disable PIM on an interface: send a Hello with Holdtime 0 (4.3.1: "a router that is
+    /// shutting down an interface SHOULD send a Hello with Holdtime 0") and forget state.
+    pub fn remove_interface(&mut self, now: Instant, ifindex: IfIndex) -> Vec<Action> {
+        let mut out = self.on_timeout(now);
+        if let Some(iface) = self.interfaces.get_mut(&ifindex) {
+            iface.unconfigure(&mut out);
+            if iface.is_idle() {
+                self.interfaces.remove(&ifindex);
+            }
+        }
+        out
+    }
+
+    /// The elected DR's address on an interface where PIM runs (4.3.2).
+    pub fn dr(&self, ifindex: IfIndex) -> Option<Ipv4Addr> {
+        self.interfaces.get(&ifindex)?.dr()
+    }
+
+    /// `I_am_DR(I)` (4.3.2): false where PIM does not run.
+    pub fn is_dr(&self, ifindex: IfIndex) -> bool {
+        self.interfaces.get(&ifindex).is_some_and(Interface::is_dr)
+    }
+
+    /// The neighbours on an interface, with times relative to the latest `now` seen.
+    pub fn neighbors(&self, ifindex: IfIndex) -> Vec<NeighborSnapshot> {
+        self.interfaces
+            .get(&ifindex)
+            .map(|i| i.neighbors(self.now))
+            .unwrap_or_default()
+    }
+
+    /// True if `addr` is the primary or a secondary address of a neighbour on the
+    /// interface (Join/Prune and Assert messages are accepted only from neighbours, 4.3.1).
+    pub fn is_neighbor(&self, ifindex: IfIndex, addr: Ipv4Addr) -> bool {
+        self.interfaces
+            .get(&ifindex)
+            .is_some_and(|i| i.is_neighbor(addr))
+    }
+
+    /// `lan_delay_enabled(I)` (4.3.3): every neighbour sends the LAN Prune Delay option.
+    /// False where PIM does not run.
+    pub fn lan_delay_enabled(&self, ifindex: IfIndex) -> bool {
+        self.interfaces
+            .get(&ifindex)
+            .is_some_and(Interface::lan_delay_enabled)
+    }
+
+    /// `Effective_Propagation_Delay(I)` (4.3.3); Propagation_delay_default where PIM does not
+    /// run.
+    pub fn effective_propagation_delay(&self, ifindex: IfIndex) -> Duration {
+        self.interfaces.get(&ifindex).map_or(
+            PROPAGATION_DELAY_DEFAULT,
+            Interface::effective_propagation_delay,
+        )
+    }
+
+    /// `Effective_Override_Interval(I)` (4.3.3); t_override_default where PIM does not run.
+    pub fn effective_override_interval(&self, ifindex: IfIndex) -> Duration {
+        self.interfaces
+            .get(&ifindex)
+            .map_or(T_OVERRIDE_DEFAULT, Interface::effective_override_interval)
+    }
+
+    /// `Suppression_Enabled(I)` (4.3.3); true where PIM does not run.
+    pub fn suppression_enabled(&self, ifindex: IfIndex) -> bool {
+        self.interfaces
+            .get(&ifindex)
+            .is_none_or(Interface::suppression_enabled)
+    }
+
+    /// `J/P_Override_Interval(I)` (4.11): `Effective_Propagation_Delay(I)` +
+    /// `Effective_Override_Interval(I)`.
+    pub fn jp_override_interval(&self, ifindex: IfIndex) -> Duration {
+        self.effective_propagation_delay(ifindex) + self.effective_override_interval(ifindex)
+    }
+
+    /// The state with remaining times relative to `now`.
+    pub fn snapshot_at(&self, now: Instant) -> Snapshot {
+        Snapshot {
+            interfaces: self.interfaces.values().map(|i| i.snapshot(now)).collect(),
+        }
+    }
+}
 
 impl Protocol for Pim {
     type Snapshot = Snapshot;
 
-    fn handle(&mut self, _now: Instant, _input: Input<'_>) -> Vec<Action> {
-        Vec::new()
+    fn handle(&mut self, now: Instant, input: Input<'_>) -> Vec<Action> {
+        let mut out = self.on_timeout(now);
+        match input {
+            Input::Packet(pkt) => {
+                if let Some(iface) = self.interfaces.get_mut(&pkt.ifindex) {
+                    iface.handle_packet(now, &pkt, &mut self.rng, &mut out);
+                }
+            }
+            Input::Interface(InterfaceChange::Up {
+                ifindex,
+                name,
+                addr,
+                prefix_len,
+            }) => {
+                self.interfaces
+                    .entry(ifindex)
+                    .or_insert_with(|| Interface::new(ifindex))
+                    .up(
+                        now,
+                        Link {
+                            name,
+                            addr,
+                            prefix_len,
+                        },
+                        &mut self.rng,
+                        &mut out,
+                    );
+            }
+            Input::Interface(InterfaceChange::Down { ifindex }) => {
+                if let Some(iface) = self.interfaces.get_mut(&ifindex) {
+                    iface.down(&mut out);
+                    if iface.is_idle() {
+                        self.interfaces.remove(&ifindex);
+                    }
+                }
+            }
+            // Membership, upcalls and MFC statistics: the next parts (4.4-4.6).
+            Input::Membership(_) | Input::Upcall { .. } | Input::MfcStats { .. } => {}
+        }
+        out
     }
 
-    fn on_timeout(&mut self, _now: Instant) -> Vec<Action> {
-        Vec::new()
+    fn on_timeout(&mut self, now: Instant) -> Vec<Action> {
+        self.now = self.now.max(now);
+        let mut out = Vec::new();
+        // Deadline order: each round runs everything due at the earliest deadline.
+        while let Some(deadline) = self.poll_at().filter(|&d| d <= now) {
+            for iface in self.interfaces.values_mut() {
+                if iface.poll_at().is_some_and(|d| d <= deadline) {
+                    iface.on_timeout(deadline, &mut out);
+                }
+            }
+            // Every timer that fires is stopped or moved later; never spin on one.
+            if self.poll_at() == Some(deadline) {
+                debug_assert!(false, "PIM timer at {deadline:?} did not advance");
+                break;
+            }
+        }
+        out
     }
 
     fn poll_at(&self) -> Option<Instant> {
-        None
+        self.interfaces
+            .values()
+            .filter_map(Interface::poll_at)
+            .min()
     }
 
     fn snapshot(&self) -> Snapshot {
-        Snapshot {}
+        self.snapshot_at(self.now)
     }
 }

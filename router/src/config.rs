@@ -52,7 +52,7 @@ pub enum ProtocolName {
 }
 
 /// Protocols this build can run; the others are refused with a clear error.
-pub const IMPLEMENTED_PROTOCOLS: &[ProtocolName] = &[ProtocolName::Igmp];
+pub const IMPLEMENTED_PROTOCOLS: &[ProtocolName] = &[ProtocolName::Igmp, ProtocolName::Pim];
 
 /// One `[[interface]]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +65,8 @@ pub struct InterfaceConfig {
     pub boundaries: Vec<Ipv4Network>,
     /// IGMP settings, present when `protocols` has "igmp".
     pub igmp: Option<igmp::config::InterfaceConfig>,
+    /// PIM settings, present when `protocols` has "pim".
+    pub pim: Option<pim::config::InterfaceConfig>,
 }
 
 impl InterfaceConfig {
@@ -171,6 +173,20 @@ struct RawInterface {
     #[serde(default)]
     boundaries: Vec<Spanned<String>>,
     igmp: Option<Spanned<RawIgmp>>,
+    pim: Option<Spanned<RawPim>>,
+}
+
+/// `[interface.pim]`: every key optional, RFC 7761 section 4.11 defaults.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPim {
+    hello_period: Option<Spanned<Seconds>>,
+    hello_holdtime: Option<Spanned<Seconds>>,
+    triggered_hello_delay: Option<Spanned<Seconds>>,
+    dr_priority: Option<Spanned<i64>>,
+    propagation_delay: Option<Spanned<Seconds>>,
+    override_interval: Option<Spanned<Seconds>>,
+    join_suppression: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -352,6 +368,16 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
             (t, true) => Some(igmp_interface(t.as_ref().map(Spanned::get_ref))?),
             (None, false) => None,
         };
+        let pim = match (&i.pim, protocols.contains(&ProtocolName::Pim)) {
+            (Some(t), false) => {
+                return Err((
+                    t.span(),
+                    "there is an [interface.pim] table but `pim` is not in `protocols`".into(),
+                ));
+            }
+            (t, true) => Some(pim_interface(t.as_ref().map(Spanned::get_ref))?),
+            (None, false) => None,
+        };
         interfaces.insert(
             iname.clone(),
             InterfaceConfig {
@@ -360,6 +386,7 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
                 ttl_threshold,
                 boundaries,
                 igmp,
+                pim,
             },
         );
     }
@@ -595,6 +622,43 @@ fn igmp_interface(raw: Option<&RawIgmp>) -> Result<igmp::config::InterfaceConfig
             sources,
             exclude,
         });
+    }
+    Ok(c)
+}
+
+/// `[interface.pim]` with the defaults of RFC 7761 section 4.11 for what is not given.
+fn pim_interface(raw: Option<&RawPim>) -> Result<pim::config::InterfaceConfig, Invalid> {
+    let mut c = pim::config::InterfaceConfig::default();
+    let Some(r) = raw else { return Ok(c) };
+    // Times travel in 16-bit fields: seconds for holdtimes, milliseconds for delays.
+    if let Some(v) = &r.hello_period {
+        c.hello_period = secs_in(v, 1.0, 18000.0)?;
+    }
+    c.hello_holdtime = match &r.hello_holdtime {
+        Some(v) => {
+            let h = secs_in(v, 1.0, 65535.0)?;
+            if h < c.hello_period {
+                return Err((v.span(), "must not be shorter than hello_period".into()));
+            }
+            h
+        }
+        // Hello holdtime = 3.5 x Hello_Period (4.11).
+        None => c.hello_period * 7 / 2,
+    };
+    if let Some(v) = &r.triggered_hello_delay {
+        c.triggered_hello_delay = secs_in(v, 0.0, 60.0)?;
+    }
+    if let Some(v) = &r.dr_priority {
+        c.dr_priority = int_in(v, 0, i64::from(u32::MAX))? as u32;
+    }
+    if let Some(v) = &r.propagation_delay {
+        c.propagation_delay = secs_in(v, 0.0, 32.767)?;
+    }
+    if let Some(v) = &r.override_interval {
+        c.override_interval = secs_in(v, 0.0, 65.535)?;
+    }
+    if let Some(v) = r.join_suppression {
+        c.disable_join_suppression = !v;
     }
     Ok(c)
 }
@@ -854,7 +918,7 @@ outputs = ["eth0"]
                 "unknown protocol `ospf`",
             ),
             (
-                "[[interface]]\nname = \"eth0\"\nprotocols = [\"pim\"]\n",
+                "[[interface]]\nname = \"eth0\"\nprotocols = [\"dvmrp\"]\n",
                 3,
                 "[[interface]] `protocols`",
                 "not implemented",

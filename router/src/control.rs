@@ -52,6 +52,8 @@ pub enum Show {
     Counters,
     /// IGMP: interfaces (querier, version, timers, counters), groups and sources.
     Igmp,
+    /// PIM: interfaces (DR, Generation ID, timers) and neighbours.
+    Pim,
 }
 
 /// The answer to one request.

@@ -261,38 +261,7 @@ impl MrouteSocket {
     /// Read one datagram: an IP packet (IGMP, with header) or an upcall. Returns the
     /// length and the arrival ifindex from IP_PKTINFO (0 for upcalls).
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, u32)> {
-        let mut iov = libc::iovec {
-            iov_base: buf.as_mut_ptr().cast(),
-            iov_len: buf.len(),
-        };
-        // Room for one in_pktinfo control message.
-        let mut cbuf = [0u64; 8];
-        // SAFETY: msghdr is plain data; all-zero is a valid value.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cbuf.as_mut_ptr().cast();
-        msg.msg_controllen = size_of::<[u64; 8]>() as _;
-        // SAFETY: iov and cbuf outlive the call and their lengths are correct.
-        let n = unsafe { libc::recvmsg(self.sock.as_raw_fd(), &mut msg, 0) };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mut ifindex = 0;
-        // SAFETY: the CMSG_* macros walk the control buffer the kernel filled in, bounded
-        // by msg_controllen; in_pktinfo is read unaligned from a cmsg of that type.
-        unsafe {
-            let mut c = libc::CMSG_FIRSTHDR(&msg);
-            while !c.is_null() {
-                if (*c).cmsg_level == libc::IPPROTO_IP && (*c).cmsg_type == libc::IP_PKTINFO {
-                    let info: libc::in_pktinfo =
-                        std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
-                    ifindex = info.ipi_ifindex as u32;
-                }
-                c = libc::CMSG_NXTHDR(&msg, c);
-            }
-        }
-        Ok((n as usize, ifindex))
+        recv_with_ifindex(self.sock.as_raw_fd(), buf)
     }
 }
 
@@ -314,26 +283,59 @@ impl Drop for MrouteSocket {
     }
 }
 
-/// A raw IGMP socket for sending the router's own IGMP messages with a header we build
-/// (TTL 1, Router Alert), out of a chosen interface.
-pub struct IgmpSender {
+/// recvmsg with IP_PKTINFO: the datagram and the index of the interface it arrived on
+/// (0 when the kernel gives none, as for mroute upcalls).
+fn recv_with_ifindex(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, u32)> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // Room for one in_pktinfo control message.
+    let mut cbuf = [0u64; 8];
+    // SAFETY: msghdr is plain data; all-zero is a valid value.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    msg.msg_controllen = size_of::<[u64; 8]>() as _;
+    // SAFETY: iov and cbuf outlive the call and their lengths are correct.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut ifindex = 0;
+    // SAFETY: the CMSG_* macros walk the control buffer the kernel filled in, bounded
+    // by msg_controllen; in_pktinfo is read unaligned from a cmsg of that type.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::IPPROTO_IP && (*c).cmsg_type == libc::IP_PKTINFO {
+                let info: libc::in_pktinfo = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                ifindex = info.ipi_ifindex as u32;
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok((n as usize, ifindex))
+}
+
+/// A raw socket for sending the router's own protocol messages (IGMP, PIM) with an IP
+/// header we build (TTL, Router Alert), out of a chosen interface.
+pub struct RawSender {
     sock: Socket,
 }
 
-impl IgmpSender {
-    pub fn open() -> io::Result<Self> {
-        let sock = Socket::new(
-            Domain::IPV4,
-            Type::RAW,
-            Some(Protocol::from(libc::IPPROTO_IGMP)),
-        )?;
+impl RawSender {
+    /// `protocol`: libc::IPPROTO_IGMP or libc::IPPROTO_PIM.
+    pub fn open(protocol: libc::c_int) -> io::Result<Self> {
+        let sock = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(protocol)))?;
         sock.set_header_included_v4(true)?;
         // Our own queries must not come back to us (or to local listeners) as input.
         sock.set_multicast_loop_v4(false)?;
         // A send socket never reads: do not let IGMP traffic pile up in its buffer.
         let _ = sock.set_recv_buffer_size(0);
         sock.set_nonblocking(true)?;
-        Ok(IgmpSender { sock })
+        Ok(RawSender { sock })
     }
 
     /// Send `packet` (IPv4 header included) to `dst` out of interface `ifindex`.
@@ -352,6 +354,48 @@ impl IgmpSender {
         let to = socket2::SockAddr::from(std::net::SocketAddrV4::new(dst, 0));
         self.sock.send_to(packet, &to)?;
         Ok(())
+    }
+}
+
+/// A raw receive socket for one IP protocol (PIM), with the arrival interface of every
+/// packet (IP_PKTINFO).
+pub struct RawReceiver {
+    sock: Socket,
+}
+
+impl RawReceiver {
+    pub fn open(protocol: libc::c_int) -> io::Result<Self> {
+        let sock = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(protocol)))?;
+        setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_PKTINFO,
+            &(1 as libc::c_int),
+        )?;
+        sock.set_nonblocking(true)?;
+        let _ = sock.set_recv_buffer_size(4 << 20);
+        Ok(RawReceiver { sock })
+    }
+
+    pub fn join(&self, group: Ipv4Addr, ifindex: u32) -> io::Result<()> {
+        self.sock
+            .join_multicast_v4_n(&group, &socket2::InterfaceIndexOrAddress::Index(ifindex))
+    }
+
+    pub fn leave(&self, group: Ipv4Addr, ifindex: u32) -> io::Result<()> {
+        self.sock
+            .leave_multicast_v4_n(&group, &socket2::InterfaceIndexOrAddress::Index(ifindex))
+    }
+
+    /// Read one packet (IP header included); returns its length and arrival ifindex.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, u32)> {
+        recv_with_ifindex(self.sock.as_raw_fd(), buf)
+    }
+}
+
+impl AsRawFd for RawReceiver {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
     }
 }
 

@@ -318,6 +318,90 @@ pub fn render(cmd: &str, data: &Value) -> String {
             }
             out
         }
+        "pim-interfaces" => {
+            let mut rows = vec![
+                [
+                    "Interface",
+                    "Address",
+                    "DR",
+                    "DR prio",
+                    "Gen ID",
+                    "Next hello",
+                    "Neighbors",
+                    "LAN delay",
+                    "Override",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            for i in list(&data["pim"], "interfaces") {
+                rows.push(vec![
+                    s(&i["name"]),
+                    format!("{}/{}", s(&i["address"]), s(&i["prefix_len"])),
+                    format!(
+                        "{}{}",
+                        s(&i["dr"]),
+                        if i["i_am_dr"] == true { " (us)" } else { "" }
+                    ),
+                    s(&i["dr_priority"]),
+                    i["generation_id"]
+                        .as_u64()
+                        .map_or("-".into(), |g| format!("{g:08x}")),
+                    secs(&i["hello_timer_ms"]),
+                    i["neighbors"].as_array().map_or(0, Vec::len).to_string(),
+                    if i["lan_delay_enabled"] == true {
+                        "yes".into()
+                    } else {
+                        "no".into()
+                    },
+                    format!("{}ms", s(&i["effective_override_interval_ms"])),
+                ]);
+            }
+            table(&rows)
+        }
+        "pim-neighbors" => {
+            let mut rows = vec![
+                [
+                    "Interface",
+                    "Neighbor",
+                    "DR prio",
+                    "Gen ID",
+                    "Uptime",
+                    "Expires",
+                    "Holdtime",
+                    "Prop delay",
+                    "Override",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            for i in list(&data["pim"], "interfaces") {
+                for n in list(i, "neighbors") {
+                    rows.push(vec![
+                        s(&i["name"]),
+                        s(&n["address"]),
+                        s(&n["dr_priority"]),
+                        n["generation_id"]
+                            .as_u64()
+                            .map_or("-".into(), |g| format!("{g:08x}")),
+                        secs(&n["uptime_ms"]),
+                        if n["expires_ms"].is_null() {
+                            "never".into()
+                        } else {
+                            secs(&n["expires_ms"])
+                        },
+                        format!("{}s", s(&n["holdtime_s"])),
+                        n["propagation_delay_ms"]
+                            .as_u64()
+                            .map_or("-".into(), |v| format!("{v}ms")),
+                        n["override_interval_ms"]
+                            .as_u64()
+                            .map_or("-".into(), |v| format!("{v}ms")),
+                    ]);
+                }
+            }
+            table(&rows)
+        }
         "igmp-groups" => {
             let mut rows = vec![
                 [

@@ -20,7 +20,7 @@ use tokio::net::UnixListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
 
-use common::Protocol;
+use common::{IfIndex, Protocol};
 
 use crate::config::{self, Config};
 use crate::control::{Request, Response, Show};
@@ -31,6 +31,7 @@ use crate::sys::{self, MrouteSocket, NetlinkSocket};
 use crate::vif::VifTable;
 
 mod igmp_shell;
+mod pim_shell;
 
 /// Preference of the `ip mrule` entries mrouterd adds for a non-default table: before
 /// the kernel's catch-all rule (32766, "lookup default").
@@ -72,6 +73,11 @@ struct Counters {
     igmp_not_enabled: u64,
     igmp_bad_ip_header: u64,
     dvmrp_packets: u64,
+    pim_packets: u64,
+    pim_sent: u64,
+    pim_send_errors: u64,
+    pim_not_enabled: u64,
+    pim_bad_ip_header: u64,
     mfc_writes: u64,
     mfc_deletes: u64,
     mfc_write_errors: u64,
@@ -116,8 +122,12 @@ struct Daemon {
     counters: Counters,
     started: std::time::Instant,
     igmp: igmp::Igmp,
-    igmp_tx: sys::IgmpSender,
+    igmp_tx: sys::RawSender,
     igmp_ifaces: BTreeMap<String, igmp_shell::IgmpIface>,
+    pim: pim::Pim,
+    pim_rx: AsyncFd<sys::RawReceiver>,
+    pim_tx: sys::RawSender,
+    pim_ifaces: BTreeMap<String, pim_shell::PimIface>,
 }
 
 /// Run the daemon until SIGTERM or SIGINT.
@@ -150,8 +160,19 @@ pub async fn run(opts: Options) -> Result<()> {
     let rtnl = Rtnl::open().context("opening the rtnetlink request socket")?;
 
     let listener = bind_control_socket(&config.control_socket)?;
-    let igmp_tx = sys::IgmpSender::open().context("opening the IGMP send socket")?;
+    let igmp_tx =
+        sys::RawSender::open(libc::IPPROTO_IGMP).context("opening the IGMP send socket")?;
     let igmp = igmp::Igmp::new(config.igmp.clone());
+    let pim_rx = sys::RawReceiver::open(libc::IPPROTO_PIM).context("opening the PIM socket")?;
+    let pim_tx = sys::RawSender::open(libc::IPPROTO_PIM).context("opening the PIM send socket")?;
+    // Generation IDs and hello jitter come from this seed (RFC 7761 4.3.1 wants GenIDs to
+    // differ across restarts).
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+        ^ u64::from(std::process::id()) << 32;
+    let pim = pim::Pim::new(pim::config::Config::default(), seed);
 
     let mut d = Daemon {
         config_path: opts.config_path,
@@ -176,11 +197,16 @@ pub async fn run(opts: Options) -> Result<()> {
         igmp,
         igmp_tx,
         igmp_ifaces: BTreeMap::new(),
+        pim,
+        pim_rx: sys::async_fd(pim_rx).context("registering the PIM socket")?,
+        pim_tx,
+        pim_ifaces: BTreeMap::new(),
     };
     let tokio_epoch = tokio::time::Instant::now();
     d.refresh_links().context("reading network interfaces")?;
     d.reconcile_interfaces();
     d.sync_igmp();
+    d.sync_pim();
     let routes = d.config.routes.clone();
     d.mrib.set_static(&routes);
     d.sync_all();
@@ -208,6 +234,7 @@ pub async fn run(opts: Options) -> Result<()> {
     enum Ev {
         Mroute,
         Monitor,
+        Pim,
         Control(Request, oneshot::Sender<Response>),
         Reload,
         Stop(&'static str),
@@ -216,14 +243,13 @@ pub async fn run(opts: Options) -> Result<()> {
     }
     loop {
         // Protocol timers are data inside the protocols; sleep until the earliest.
-        let protocol_deadline = d
-            .igmp
-            .poll_at()
+        let protocol_deadline = common::time::earliest(d.igmp.poll_at(), d.pim.poll_at())
             .map(|t| tokio_epoch + t.since_epoch())
             .unwrap_or(next_tick + Duration::from_secs(3600));
         let ev = tokio::select! {
             r = d.mroute.readable() => { r?.clear_ready(); Ev::Mroute }
             r = d.monitor.readable() => { r?.clear_ready(); Ev::Monitor }
+            r = d.pim_rx.readable() => { r?.clear_ready(); Ev::Pim }
             Some((req, tx)) = ctl_rx.recv() => Ev::Control(req, tx),
             _ = hup.recv() => Ev::Reload,
             _ = term.recv() => Ev::Stop("SIGTERM"),
@@ -234,6 +260,7 @@ pub async fn run(opts: Options) -> Result<()> {
         match ev {
             Ev::Mroute => d.drain_mroute(&mut buf),
             Ev::Monitor => d.drain_monitor(&mut buf),
+            Ev::Pim => d.drain_pim(&mut buf),
             Ev::Control(req, tx) => {
                 let _ = tx.send(d.handle_request(req));
             }
@@ -254,7 +281,10 @@ pub async fn run(opts: Options) -> Result<()> {
                 d.on_tick();
                 next_tick = tokio::time::Instant::now() + d.tick_interval();
             }
-            Ev::Protocols => d.igmp_timeout(),
+            Ev::Protocols => {
+                d.igmp_timeout();
+                d.pim_timeout();
+            }
         }
     }
     d.shutdown();
@@ -739,8 +769,9 @@ impl Daemon {
             self.reconcile_interfaces();
         }
         if links_changed || routes_changed {
-            // Links or addresses changed: IGMP may start or stop on an interface.
+            // Links or addresses changed: IGMP or PIM may start or stop on an interface.
             self.sync_igmp();
+            self.sync_pim();
         }
         if routes_changed {
             self.refresh_rpf();
@@ -905,6 +936,7 @@ impl Daemon {
             self.reconcile_interfaces();
         }
         self.sync_igmp();
+        self.sync_pim();
         let routes = self.config.routes.clone();
         let changed = self.mrib.set_static(&routes);
         for k in &changed {
@@ -1080,6 +1112,21 @@ impl Daemon {
                 json!({ "source": source, "rpf": rpf })
             }
             Show::Counters => json!({ "counters": self.counters }),
+            Show::Pim => {
+                let mut v = serde_json::to_value(self.pim.snapshot_at(self.now()))?;
+                if let Some(list) = v.get_mut("interfaces").and_then(|l| l.as_array_mut()) {
+                    for i in list {
+                        let name = i["ifindex"]
+                            .as_u64()
+                            .and_then(|x| self.name_by_ifindex(x as u32))
+                            .map(str::to_owned);
+                        if let (Some(obj), Some(name)) = (i.as_object_mut(), name) {
+                            obj.insert("name".into(), json!(name));
+                        }
+                    }
+                }
+                json!({ "pim": v })
+            }
             Show::Igmp => {
                 let mut v = serde_json::to_value(self.igmp.snapshot_at(self.now()))?;
                 // Name the interfaces the way the user configured them.
@@ -1102,6 +1149,13 @@ impl Daemon {
     // ---------------------------------------------------------------- shutdown
 
     fn shutdown(&mut self) {
+        // PIM neighbours hear a goodbye (Hello with Holdtime 0) and re-elect at once.
+        let now = self.now();
+        let pim_ifaces: Vec<u32> = self.pim_ifaces.values().map(|i| i.ifindex).collect();
+        for ifindex in pim_ifaces {
+            let actions = self.pim.remove_interface(now, IfIndex(ifindex));
+            self.apply_pim(actions);
+        }
         let keys: Vec<SgKey> = self.installed.keys().copied().collect();
         for (s, g) in keys {
             let _ = self.rtnl.mfc_del(self.table, s, g, None);

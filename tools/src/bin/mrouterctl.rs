@@ -55,6 +55,17 @@ enum ShowCmd {
         #[arg(value_enum, default_value = "interfaces")]
         what: IgmpWhat,
     },
+    /// PIM state: interfaces (DR, Generation ID, timers) or neighbours.
+    Pim {
+        #[arg(value_enum, default_value = "interfaces")]
+        what: PimWhat,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum PimWhat {
+    Interfaces,
+    Neighbors,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -76,6 +87,7 @@ fn main() -> ExitCode {
                 ShowCmd::Rpf { source } => Show::Rpf { source: *source },
                 ShowCmd::Counters => Show::Counters,
                 ShowCmd::Igmp { .. } => Show::Igmp,
+                ShowCmd::Pim { .. } => Show::Pim,
             },
         },
         Cmd::Reload => Request::Reload,
@@ -146,6 +158,12 @@ impl Args {
                 ShowCmd::Igmp {
                     what: IgmpWhat::Sources,
                 } => "igmp-sources",
+                ShowCmd::Pim {
+                    what: PimWhat::Interfaces,
+                } => "pim-interfaces",
+                ShowCmd::Pim {
+                    what: PimWhat::Neighbors,
+                } => "pim-neighbors",
             },
             Cmd::Reload => "reload",
             Cmd::LogLevel { .. } => "log-level",

@@ -1,0 +1,211 @@
+//! PIM in the shell: the PIM socket, which interfaces run PIM, Hellos in and out.
+//!
+//! What the `pim` crate implements so far is RFC 7761 section 4.3 (Hellos, neighbours, DR
+//! election). Joins, Registers and Asserts are not implemented yet, so PIM does not route
+//! multicast yet; the daemon says so in its log when PIM is enabled.
+
+use std::net::Ipv4Addr;
+
+use common::{Action, IfIndex, Input, InterfaceChange, Protocol, RxPacket};
+
+use super::Daemon;
+use crate::ipv4;
+
+/// ALL-PIM-ROUTERS (RFC 7761 section 4.9).
+const ALL_PIM_ROUTERS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 13);
+pub(super) const PROTO_PIM: u8 = 103;
+
+/// What the PIM instance was last told about an interface.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct PimIface {
+    pub ifindex: u32,
+    pub cfg: pim::config::InterfaceConfig,
+    pub up: Option<(Ipv4Addr, u8)>,
+}
+
+impl Daemon {
+    /// Bring the PIM instance in line with configuration and interface state: a PIM
+    /// interface runs while it has a VIF, its link is up and it has an IPv4 address.
+    pub(super) fn sync_pim(&mut self) {
+        let now = self.now();
+        let mut actions = Vec::new();
+        let names: Vec<String> = self.pim_ifaces.keys().cloned().collect();
+        for name in names {
+            let st = &self.pim_ifaces[&name];
+            let wanted = self
+                .config
+                .interfaces
+                .get(&name)
+                .and_then(|c| c.pim.as_ref());
+            let same_device = self.ifaces.get(&name).and_then(|s| s.ifindex) == Some(st.ifindex)
+                && self.ifaces.get(&name).is_some_and(|s| s.vif.is_some());
+            if wanted.is_none() || !same_device {
+                let st = self.pim_ifaces.remove(&name).expect("listed");
+                actions.extend(self.pim.remove_interface(now, IfIndex(st.ifindex)));
+                if st.up.is_some() {
+                    let _ = self.pim_rx.get_ref().leave(ALL_PIM_ROUTERS, st.ifindex);
+                }
+                tracing::info!(interface = %name, "PIM stopped");
+            }
+        }
+        let configured: Vec<(String, pim::config::InterfaceConfig)> = self
+            .config
+            .interfaces
+            .values()
+            .filter_map(|c| c.pim.clone().map(|p| (c.name.clone(), p)))
+            .collect();
+        for (name, cfg) in configured {
+            let Some(state) = self.ifaces.get(&name) else {
+                continue;
+            };
+            let (Some(ifindex), Some(_vif)) = (state.ifindex, state.vif) else {
+                continue;
+            };
+            let link_up = self.links.get(&ifindex).is_some_and(|l| l.is_up());
+            let addr = self.addrs.get(&ifindex).and_then(|v| v.first().copied());
+            let up = if link_up { addr } else { None };
+            let prev = self.pim_ifaces.get(&name).cloned();
+            if prev.as_ref().is_none_or(|p| p.cfg != cfg) {
+                actions.extend(
+                    self.pim
+                        .configure_interface(now, IfIndex(ifindex), cfg.clone()),
+                );
+                if prev.is_none() {
+                    tracing::warn!(
+                        interface = %name,
+                        "PIM enabled: neighbour discovery and DR election only (RFC 7761 4.3); \
+                         joins, registers and asserts are not implemented yet, so PIM does not \
+                         route multicast"
+                    );
+                }
+            }
+            let was_up = prev.as_ref().and_then(|p| p.up);
+            if was_up != up {
+                match up {
+                    Some((addr, prefix_len)) => {
+                        if was_up.is_none() {
+                            self.join_all_pim_routers(ifindex, &name);
+                        }
+                        actions.extend(self.pim.handle(
+                            now,
+                            Input::Interface(InterfaceChange::Up {
+                                ifindex: IfIndex(ifindex),
+                                name: name.clone(),
+                                addr,
+                                prefix_len,
+                            }),
+                        ));
+                    }
+                    None => {
+                        let _ = self.pim_rx.get_ref().leave(ALL_PIM_ROUTERS, ifindex);
+                        actions.extend(self.pim.handle(
+                            now,
+                            Input::Interface(InterfaceChange::Down {
+                                ifindex: IfIndex(ifindex),
+                            }),
+                        ));
+                    }
+                }
+            }
+            self.pim_ifaces.insert(name, PimIface { ifindex, cfg, up });
+        }
+        self.apply_pim(actions);
+    }
+
+    fn join_all_pim_routers(&mut self, ifindex: u32, name: &str) {
+        match self.pim_rx.get_ref().join(ALL_PIM_ROUTERS, ifindex) {
+            // EADDRINUSE: already joined (the interface came back).
+            Err(e) if e.raw_os_error() != Some(libc::EADDRINUSE) => {
+                tracing::error!(interface = %name, "joining ALL-PIM-ROUTERS: {e}");
+            }
+            _ => {}
+        }
+    }
+
+    /// Read everything the PIM socket has.
+    pub(super) fn drain_pim(&mut self, buf: &mut [u8]) {
+        loop {
+            let r = self.pim_rx.get_ref().recv(buf);
+            match r {
+                Ok((n, ifindex)) => self.on_pim_packet(&buf[..n], ifindex),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    tracing::warn!("reading the PIM socket: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn on_pim_packet(&mut self, data: &[u8], ifindex: u32) {
+        self.counters.pim_packets += 1;
+        let Ok(h) = ipv4::parse(data) else {
+            self.counters.pim_bad_ip_header += 1;
+            return;
+        };
+        if h.protocol != PROTO_PIM {
+            return;
+        }
+        if !self
+            .pim_ifaces
+            .values()
+            .any(|i| i.ifindex == ifindex && i.up.is_some())
+        {
+            self.counters.pim_not_enabled += 1;
+            return;
+        }
+        let now = self.now();
+        let actions = self.pim.handle(
+            now,
+            Input::Packet(RxPacket {
+                ifindex: IfIndex(ifindex),
+                src: h.src,
+                dst: h.dst,
+                ttl: h.ttl,
+                router_alert: h.router_alert,
+                payload: &data[h.header_len..h.total_len],
+            }),
+        );
+        self.apply_pim(actions);
+    }
+
+    pub(super) fn pim_timeout(&mut self) {
+        let now = self.now();
+        let actions = self.pim.on_timeout(now);
+        self.apply_pim(actions);
+    }
+
+    pub(super) fn apply_pim(&mut self, actions: Vec<Action>) {
+        for a in actions {
+            match a {
+                Action::Send {
+                    ifindex,
+                    dst,
+                    ttl,
+                    router_alert,
+                    payload,
+                } => {
+                    let src = self
+                        .pim_ifaces
+                        .values()
+                        .find(|i| i.ifindex == ifindex.0)
+                        .and_then(|i| i.up)
+                        .map(|(a, _)| a);
+                    let Some(src) = src else { continue };
+                    let packet = ipv4::build(src, dst, PROTO_PIM, ttl, router_alert, &payload);
+                    match self.pim_tx.send(ifindex.0, dst, &packet) {
+                        Ok(()) => self.counters.pim_sent += 1,
+                        Err(e) => {
+                            self.counters.pim_send_errors += 1;
+                            tracing::warn!("sending PIM to {dst} on ifindex {}: {e}", ifindex.0);
+                        }
+                    }
+                }
+                Action::Event(e) => tracing::info!("pim: {}: {}", e.what, e.detail),
+                // Not produced by the parts of PIM implemented so far.
+                Action::Membership(_) | Action::Forward(_) | Action::Unforward(_) => {}
+            }
+        }
+    }
+}
