@@ -15,6 +15,8 @@ pub mod proto;
 pub mod route;
 pub mod time;
 
-pub use proto::{Action, Event, IfIndex, Input, InterfaceChange, Membership, Protocol, RxPacket};
+pub use proto::{
+    Action, Event, IfIndex, Input, InterfaceChange, Membership, Protocol, Rpf, RxPacket,
+};
 pub use route::{FilterMode, Forwarding, RouteKey};
 pub use time::Instant;

@@ -100,6 +100,9 @@ pub enum Input<'a> {
         key: RouteKey,
         packet: &'a [u8],
     },
+    /// The reverse path towards `target` (a source or an RP), from the unicast routing
+    /// table: the answer to [`Action::WatchRpf`], and again whenever it changes.
+    Rpf(Rpf),
     /// Kernel counters of one forwarding entry (from an MFC dump): the PIM keepalive input.
     MfcStats {
         key: RouteKey,
@@ -108,6 +111,19 @@ pub enum Input<'a> {
         /// Time since the last packet, if the kernel reported one.
         idle: Option<std::time::Duration>,
     },
+}
+
+/// The reverse path towards an address, as the unicast routing table has it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rpf {
+    pub target: Ipv4Addr,
+    /// The interface towards `target`; None if it is unreachable.
+    pub ifindex: Option<IfIndex>,
+    /// The next hop (gateway) towards `target`; None if `target` is on a directly
+    /// connected subnet of `ifindex` (or unreachable).
+    pub neighbor: Option<Ipv4Addr>,
+    /// `target` is one of this router's own addresses.
+    pub local: bool,
 }
 
 /// A structured event for logs and tests.
@@ -134,6 +150,10 @@ pub enum Action {
     Unforward(RouteKey),
     /// Membership changed on an interface (IGMP's output; PIM/DVMRP inputs).
     Membership(Membership),
+    /// Track the reverse path towards this address: the shell answers with
+    /// [`Input::Rpf`] at once and again on every change, until [`Action::UnwatchRpf`].
+    WatchRpf(Ipv4Addr),
+    UnwatchRpf(Ipv4Addr),
     Event(Event),
 }
 

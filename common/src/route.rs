@@ -52,10 +52,14 @@ impl fmt::Display for RouteKey {
 /// `iif` is the interface the traffic must arrive on (the RPF interface); `oifs` are
 /// the interfaces it is forwarded to. The router merges intents from all owners into
 /// the MRIB and is the only writer of kernel entries.
+///
+/// For a (*,G) key the router installs one (S,G) kernel entry per active source that
+/// arrives on `iif`. `iif` None on a (*,G) means "this router is the RP": any source
+/// arriving on its own RPF interface is accepted.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Forwarding {
     pub key: RouteKey,
-    pub iif: IfIndex,
+    pub iif: Option<IfIndex>,
     pub oifs: BTreeSet<IfIndex>,
 }
 

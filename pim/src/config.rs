@@ -1,5 +1,6 @@
 //! PIM-SM configuration, with the defaults of RFC 7761 (section 4.11 timer values).
 
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -38,6 +39,89 @@ impl Default for InterfaceConfig {
     }
 }
 
+/// A static group-range-to-RP mapping (RFC 7761 section 4.7: the longest match wins).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct RpMapping {
+    pub group: Ipv4Addr,
+    pub prefix_len: u8,
+    pub rp: Ipv4Addr,
+}
+
 /// Router-wide PIM settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Default)]
-pub struct Config {}
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Config {
+    /// Source-specific multicast range (RFC 4607), default 232.0.0.0/8: no RP, no shared
+    /// tree; only (S,G) joins.
+    pub ssm_range: (Ipv4Addr, u8),
+    /// Static RP per group range.
+    pub rps: Vec<RpMapping>,
+    /// t_periodic (4.11), default 60 s: how often Join/Prune state is refreshed.
+    pub join_prune_period: Duration,
+    /// J/P_HoldTime (4.11), default 3.5 x t_periodic = 210 s.
+    pub join_prune_holdtime: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            ssm_range: (Ipv4Addr::new(232, 0, 0, 0), 8),
+            rps: Vec::new(),
+            join_prune_period: Duration::from_secs(60),
+            join_prune_holdtime: Duration::from_secs(210),
+        }
+    }
+}
+
+impl Config {
+    /// True if `group` is in the SSM range.
+    pub fn is_ssm(&self, group: Ipv4Addr) -> bool {
+        prefix_contains(self.ssm_range, group)
+    }
+
+    /// RP(G): the RP of the longest matching range (4.7), None outside every range.
+    pub fn rp_of(&self, group: Ipv4Addr) -> Option<Ipv4Addr> {
+        self.rps
+            .iter()
+            .filter(|m| prefix_contains((m.group, m.prefix_len), group))
+            .max_by_key(|m| m.prefix_len)
+            .map(|m| m.rp)
+    }
+}
+
+fn prefix_contains((net, len): (Ipv4Addr, u8), a: Ipv4Addr) -> bool {
+    let mask = if len == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(len.min(32)))
+    };
+    u32::from(a) & mask == u32::from(net) & mask
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rp_longest_match_and_ssm() {
+        let a = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+        let c = Config {
+            rps: vec![
+                RpMapping {
+                    group: a("224.0.0.0"),
+                    prefix_len: 4,
+                    rp: a("10.0.0.1"),
+                },
+                RpMapping {
+                    group: a("239.1.0.0"),
+                    prefix_len: 16,
+                    rp: a("10.0.0.2"),
+                },
+            ],
+            ..Config::default()
+        };
+        assert_eq!(c.rp_of(a("239.1.2.3")), Some(a("10.0.0.2")));
+        assert_eq!(c.rp_of(a("239.2.2.3")), Some(a("10.0.0.1")));
+        assert!(c.is_ssm(a("232.1.1.1")) && !c.is_ssm(a("233.1.1.1")));
+        assert_eq!(Config::default().rp_of(a("239.1.1.1")), None);
+    }
+}

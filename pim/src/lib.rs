@@ -305,7 +305,10 @@ impl Protocol for Pim {
                 }
             }
             // Membership, upcalls and MFC statistics: the next parts (4.4-4.6).
-            Input::Membership(_) | Input::Upcall { .. } | Input::MfcStats { .. } => {}
+            Input::Membership(_)
+            | Input::Rpf(_)
+            | Input::Upcall { .. }
+            | Input::MfcStats { .. } => {}
         }
         out
     }

@@ -224,7 +224,10 @@ impl Daemon {
                     changed.extend(self.mrib.set_membership(&name, m.group, m.mode, sources));
                 }
                 Action::Event(e) => tracing::info!("igmp: {}: {}", e.what, e.detail),
-                Action::Forward(_) | Action::Unforward(_) => {}
+                Action::Forward(_)
+                | Action::Unforward(_)
+                | Action::WatchRpf(_)
+                | Action::UnwatchRpf(_) => {}
             }
         }
         for k in changed {

@@ -204,7 +204,11 @@ impl Daemon {
                 }
                 Action::Event(e) => tracing::info!("pim: {}: {}", e.what, e.detail),
                 // Not produced by the parts of PIM implemented so far.
-                Action::Membership(_) | Action::Forward(_) | Action::Unforward(_) => {}
+                Action::Membership(_)
+                | Action::Forward(_)
+                | Action::Unforward(_)
+                | Action::WatchRpf(_)
+                | Action::UnwatchRpf(_) => {}
             }
         }
     }
