@@ -40,6 +40,8 @@ pub struct Config {
     pub routes: Vec<StaticRoute>,
     /// Router-wide IGMP settings (`[igmp]`).
     pub igmp: igmp::config::Config,
+    /// Router-wide PIM settings (`[pim]`).
+    pub pim: pim::config::Config,
 }
 
 /// Protocols that can run on an interface.
@@ -147,6 +149,7 @@ struct RawConfig {
     #[serde(default)]
     router: RawRouter,
     igmp: Option<RawIgmpGlobal>,
+    pim: Option<RawPimGlobal>,
     #[serde(default)]
     interface: Vec<RawInterface>,
     #[serde(default)]
@@ -187,6 +190,23 @@ struct RawPim {
     propagation_delay: Option<Spanned<Seconds>>,
     override_interval: Option<Spanned<Seconds>>,
     join_suppression: Option<bool>,
+}
+
+/// `[pim]`: router-wide PIM-SM settings.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPimGlobal {
+    ssm_range: Option<Spanned<String>>,
+    #[serde(default)]
+    rp: Vec<RawRp>,
+    join_prune_period: Option<Spanned<Seconds>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRp {
+    group: Spanned<String>,
+    address: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -480,6 +500,44 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
         igmp.ssm_range = (net.network(), net.prefix());
     }
 
+    let mut pim = pim::config::Config::default();
+    if let Some(p) = raw.pim {
+        if let Some(g) = p.ssm_range {
+            let net = parse_group_range(&g)?;
+            pim.ssm_range = (net.network(), net.prefix());
+        }
+        for r in &p.rp {
+            let net = parse_group_range(&r.group)?;
+            let a: Ipv4Addr = r.address.get_ref().parse().map_err(|_| {
+                (
+                    r.address.span(),
+                    format!("`{}` is not an IPv4 address", r.address.get_ref()),
+                )
+            })?;
+            if a.is_multicast() || a.is_unspecified() || a.is_broadcast() {
+                return Err((r.address.span(), format!("{a} is not a unicast RP address")));
+            }
+            if pim
+                .rps
+                .iter()
+                .any(|m| (m.group, m.prefix_len) == (net.network(), net.prefix()))
+            {
+                return Err((r.group.span(), format!("{net} has an RP already")));
+            }
+            pim.rps.push(pim::config::RpMapping {
+                group: net.network(),
+                prefix_len: net.prefix(),
+                rp: a,
+            });
+        }
+        if let Some(v) = &p.join_prune_period {
+            pim.join_prune_period = secs_in(v, 1.0, 18000.0)?;
+            // J/P_HoldTime = 3.5 x t_periodic (4.11), a 16-bit number of seconds.
+            pim.join_prune_holdtime =
+                (pim.join_prune_period * 7 / 2).min(Duration::from_secs(65535));
+        }
+    }
+
     Ok(Config {
         name,
         control_socket,
@@ -489,6 +547,7 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
         interfaces,
         routes,
         igmp,
+        pim,
     })
 }
 

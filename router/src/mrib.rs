@@ -31,6 +31,10 @@ pub enum Origin {
     /// whose IGMP membership admits it (possibly none, which keeps the kernel from
     /// asking again while the source is active).
     Membership,
+    /// A PIM (S,G) forwarding intent.
+    Pim,
+    /// Created on demand for a source of a PIM (*,G) intent.
+    PimStarG,
 }
 
 /// One (S,G) the router wants forwarded.
@@ -60,6 +64,8 @@ pub struct Mrib {
     star: Vec<StarRule>,
     /// group -> interface -> (filter mode, sources): IGMP's forwarding state (RFC 3376 6.3).
     members: BTreeMap<Ipv4Addr, BTreeMap<String, (FilterMode, BTreeSet<Ipv4Addr>)>>,
+    /// PIM (*,G) intents: group -> (input interface, None at the RP; outputs).
+    pim_star: BTreeMap<Ipv4Addr, (Option<String>, BTreeSet<String>)>,
 }
 
 impl Mrib {
@@ -161,18 +167,35 @@ impl Mrib {
         iif: &str,
         membership_source: bool,
     ) -> bool {
+        self.on_unresolved_with_rpf(source, group, iif, membership_source, membership_source)
+    }
+
+    /// [`Mrib::on_unresolved`] with the two conditions apart: `on_rpf` (the source
+    /// arrived on its RPF interface) and `membership` (IGMP alone decides forwarding).
+    /// Precedence: a configured (*,G) rule, then a PIM (*,G) intent, then membership.
+    pub fn on_unresolved_with_rpf(
+        &mut self,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iif: &str,
+        on_rpf: bool,
+        membership: bool,
+    ) -> bool {
         if self.entries.contains_key(&(source, group)) {
             return false;
         }
-        let entry = self.derive(source, group, iif).or_else(|| {
-            membership_source.then(|| MribEntry {
-                source,
-                group,
-                iif: iif.to_owned(),
-                oifs: self.member_oifs(source, group, iif),
-                origin: Origin::Membership,
-            })
-        });
+        let entry = self
+            .derive(source, group, iif)
+            .or_else(|| self.derive_pim_star(source, group, iif, on_rpf))
+            .or_else(|| {
+                (membership && on_rpf).then(|| MribEntry {
+                    source,
+                    group,
+                    iif: iif.to_owned(),
+                    oifs: self.member_oifs(source, group, iif),
+                    origin: Origin::Membership,
+                })
+            });
         match entry {
             Some(e) => {
                 self.entries.insert((source, group), e);
@@ -180,6 +203,137 @@ impl Mrib {
             }
             None => false,
         }
+    }
+
+    /// An (S,G) entry from PIM's (*,G) intent for a source arriving on `iif`: on the
+    /// shared tree (`iif` is the RPF interface towards the RP), or at the RP (no input
+    /// interface in the intent) for a source arriving on its own RPF interface.
+    fn derive_pim_star(
+        &self,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iif: &str,
+        on_rpf: bool,
+    ) -> Option<MribEntry> {
+        let (want_iif, oifs) = self.pim_star.get(&group)?;
+        let accepted = match want_iif {
+            Some(w) => w == iif,
+            None => on_rpf,
+        };
+        accepted.then(|| MribEntry {
+            source,
+            group,
+            iif: iif.to_owned(),
+            oifs: oifs.iter().filter(|o| o.as_str() != iif).cloned().collect(),
+            origin: Origin::PimStarG,
+        })
+    }
+
+    /// A PIM forwarding intent for (S,G) or (*,G); `iif` None for (*,G) at the RP.
+    /// Returns the entries that changed.
+    pub fn set_protocol(
+        &mut self,
+        key: common::RouteKey,
+        iif: Option<String>,
+        oifs: BTreeSet<String>,
+    ) -> BTreeSet<SgKey> {
+        let mut changed = BTreeSet::new();
+        match key.source {
+            Some(s) => {
+                let k = (s, key.group);
+                if self
+                    .entries
+                    .get(&k)
+                    .is_some_and(|e| e.origin == Origin::Static)
+                {
+                    return changed;
+                }
+                let Some(iif) = iif else {
+                    return self.clear_protocol(key);
+                };
+                let oifs: BTreeSet<String> = oifs.into_iter().filter(|o| *o != iif).collect();
+                let e = MribEntry {
+                    source: s,
+                    group: key.group,
+                    iif,
+                    oifs,
+                    origin: Origin::Pim,
+                };
+                if self.entries.get(&k) != Some(&e) {
+                    self.entries.insert(k, e);
+                    changed.insert(k);
+                }
+            }
+            None => {
+                let g = key.group;
+                self.pim_star.insert(g, (iif.clone(), oifs.clone()));
+                // Entries already derived from it follow the new outputs; those on a
+                // now wrong input interface go (the next packet derives them again).
+                let keys: Vec<SgKey> = self
+                    .entries
+                    .range((Ipv4Addr::UNSPECIFIED, g)..)
+                    .filter(|(k, e)| k.1 == g && e.origin == Origin::PimStarG)
+                    .map(|(k, _)| *k)
+                    .collect();
+                for k in keys {
+                    let e = &self.entries[&k];
+                    let still = match &iif {
+                        Some(w) => *w == e.iif,
+                        None => true,
+                    };
+                    if still {
+                        let new: BTreeSet<String> =
+                            oifs.iter().filter(|o| **o != e.iif).cloned().collect();
+                        if new != e.oifs {
+                            self.entries.get_mut(&k).expect("listed").oifs = new;
+                            changed.insert(k);
+                        }
+                    } else {
+                        self.entries.remove(&k);
+                        changed.insert(k);
+                    }
+                }
+            }
+        }
+        changed
+    }
+
+    /// PIM no longer wants `key`. Returns the entries that changed.
+    pub fn clear_protocol(&mut self, key: common::RouteKey) -> BTreeSet<SgKey> {
+        let mut changed = BTreeSet::new();
+        match key.source {
+            Some(s) => {
+                let k = (s, key.group);
+                if self
+                    .entries
+                    .get(&k)
+                    .is_some_and(|e| e.origin == Origin::Pim)
+                {
+                    self.entries.remove(&k);
+                    changed.insert(k);
+                }
+            }
+            None => {
+                let g = key.group;
+                self.pim_star.remove(&g);
+                let keys: Vec<SgKey> = self
+                    .entries
+                    .range((Ipv4Addr::UNSPECIFIED, g)..)
+                    .filter(|(k, e)| k.1 == g && e.origin == Origin::PimStarG)
+                    .map(|(k, _)| *k)
+                    .collect();
+                for k in keys {
+                    self.entries.remove(&k);
+                    changed.insert(k);
+                }
+            }
+        }
+        changed
+    }
+
+    /// PIM (*,G) intents, for `show`.
+    pub fn pim_star(&self) -> &BTreeMap<Ipv4Addr, (Option<String>, BTreeSet<String>)> {
+        &self.pim_star
     }
 
     /// Interfaces other than `iif` whose membership admits traffic from `source` to
@@ -262,10 +416,11 @@ impl Mrib {
 
     /// Remove an on-demand entry (its source went idle). Static entries stay.
     pub fn expire(&mut self, key: SgKey) -> bool {
+        // Static routes and PIM (S,G) state live as long as their owner wants them.
         if self
             .entries
             .get(&key)
-            .is_some_and(|e| e.origin != Origin::Static)
+            .is_some_and(|e| !matches!(e.origin, Origin::Static | Origin::Pim))
         {
             self.entries.remove(&key);
             true
@@ -568,6 +723,79 @@ mod tests {
             Origin::StarG { .. }
         ));
         assert!(m.expire((s1, g)), "membership entries expire when idle");
+    }
+
+    #[test]
+    fn pim_intents_for_sg_and_star_g() {
+        let mut m = Mrib::default();
+        let (s1, s2, g) = (a("10.0.0.1"), a("10.0.0.2"), a("239.1.1.1"));
+        let set = |v: &[&str]| {
+            v.iter()
+                .map(|x| x.to_string())
+                .collect::<BTreeSet<String>>()
+        };
+        // (S,G): an entry at once; the input is never an output.
+        let ch = m.set_protocol(
+            common::RouteKey::sg(s1, g),
+            Some("eth0".into()),
+            set(&["eth0", "eth1"]),
+        );
+        assert_eq!(ch, [(s1, g)].into());
+        assert_eq!(m.get(&(s1, g)).unwrap().oifs, set(&["eth1"]));
+        assert_eq!(m.get(&(s1, g)).unwrap().origin, Origin::Pim);
+        assert!(
+            !m.expire((s1, g)),
+            "PIM state does not expire with idleness"
+        );
+        // (*,G) on the shared tree: sources arriving on the RPF interface to the RP only.
+        m.set_protocol(
+            common::RouteKey::star_g(g),
+            Some("eth2".into()),
+            set(&["eth1", "eth3"]),
+        );
+        assert!(!m.on_unresolved_with_rpf(s2, g, "eth0", true, false));
+        assert!(m.on_unresolved_with_rpf(s2, g, "eth2", false, false));
+        assert_eq!(m.get(&(s2, g)).unwrap().oifs, set(&["eth1", "eth3"]));
+        // The (*,G) olist changes: derived entries follow; (S,G) state is separate.
+        let ch = m.set_protocol(
+            common::RouteKey::star_g(g),
+            Some("eth2".into()),
+            set(&["eth1"]),
+        );
+        assert_eq!(ch, [(s2, g)].into());
+        // The RPF interface towards the RP changes: derived entries go.
+        let ch = m.set_protocol(
+            common::RouteKey::star_g(g),
+            Some("eth4".into()),
+            set(&["eth1"]),
+        );
+        assert_eq!(ch, [(s2, g)].into());
+        assert!(m.get(&(s2, g)).is_none());
+        // At the RP (no iif): any source on its RPF interface.
+        m.set_protocol(common::RouteKey::star_g(g), None, set(&["eth1"]));
+        assert!(!m.on_unresolved_with_rpf(s2, g, "eth3", false, false));
+        assert!(m.on_unresolved_with_rpf(s2, g, "eth3", true, false));
+        // Removing the intents removes what they made.
+        assert_eq!(
+            m.clear_protocol(common::RouteKey::star_g(g)),
+            [(s2, g)].into()
+        );
+        assert_eq!(
+            m.clear_protocol(common::RouteKey::sg(s1, g)),
+            [(s1, g)].into()
+        );
+        assert!(m.is_empty());
+        // A static route is never overridden by PIM.
+        m.set_static(&[route(Some("10.0.0.1"), "239.1.1.1", "eth0", &["eth1"])]);
+        assert!(
+            m.set_protocol(
+                common::RouteKey::sg(s1, g),
+                Some("eth5".into()),
+                set(&["eth6"])
+            )
+            .is_empty()
+        );
+        assert_eq!(m.get(&(s1, g)).unwrap().origin, Origin::Static);
     }
 
     #[test]

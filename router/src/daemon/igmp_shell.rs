@@ -220,6 +220,9 @@ impl Daemon {
                         m.mode,
                         m.sources
                     );
+                    if self.pim_ifaces.contains_key(&name) || self.pim_active() {
+                        self.pim_membership(m.clone());
+                    }
                     let sources = m.sources.into_iter().collect();
                     changed.extend(self.mrib.set_membership(&name, m.group, m.mode, sources));
                 }
@@ -238,6 +241,7 @@ impl Daemon {
     /// True if the router runs IGMP anywhere (then sources get entries on their RPF
     /// interface, forwarded to the members).
     pub(super) fn igmp_active(&self) -> bool {
-        self.igmp_ifaces.values().any(|i| i.up.is_some())
+        // With PIM, membership reaches the MRIB through PIM's forwarding intents.
+        !self.pim_active() && self.igmp_ifaces.values().any(|i| i.up.is_some())
     }
 }

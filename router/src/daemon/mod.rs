@@ -96,6 +96,8 @@ struct Rpf {
     interface: Option<String>,
     ifindex: Option<u32>,
     gateway: Option<Ipv4Addr>,
+    /// The address is one of this router's own.
+    local: bool,
 }
 
 struct Daemon {
@@ -128,6 +130,8 @@ struct Daemon {
     pim_rx: AsyncFd<sys::RawReceiver>,
     pim_tx: sys::RawSender,
     pim_ifaces: BTreeMap<String, pim_shell::PimIface>,
+    /// Addresses PIM asked us to track the reverse path of, with what we last told it.
+    pim_rpf: BTreeMap<Ipv4Addr, common::Rpf>,
 }
 
 /// Run the daemon until SIGTERM or SIGINT.
@@ -172,7 +176,7 @@ pub async fn run(opts: Options) -> Result<()> {
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0)
         ^ u64::from(std::process::id()) << 32;
-    let pim = pim::Pim::new(pim::config::Config::default(), seed);
+    let pim = pim::Pim::new(config.pim.clone(), seed);
 
     let mut d = Daemon {
         config_path: opts.config_path,
@@ -201,6 +205,7 @@ pub async fn run(opts: Options) -> Result<()> {
         pim_rx: sys::async_fd(pim_rx).context("registering the PIM socket")?,
         pim_tx,
         pim_ifaces: BTreeMap::new(),
+        pim_rpf: BTreeMap::new(),
     };
     let tokio_epoch = tokio::time::Instant::now();
     d.refresh_links().context("reading network interfaces")?;
@@ -678,14 +683,15 @@ impl Daemon {
                     self.counters.unresolved_no_route += 1;
                     return;
                 };
-                // With IGMP, a source arriving on its RPF interface gets an entry towards
-                // the members (possibly none yet: the entry then just drops its traffic).
-                let membership_source = self.igmp_active()
-                    && self.lookup_rpf(up.src).interface.as_deref() == Some(iif.as_str());
+                // With IGMP alone, a source arriving on its RPF interface gets an entry
+                // towards the members (possibly none yet: the entry then just drops its
+                // traffic). With PIM, its (*,G) intents decide.
+                let on_rpf = self.lookup_rpf(up.src).interface.as_deref() == Some(iif.as_str());
+                let membership = self.igmp_active();
                 if self.mrib.get(&key).is_some()
                     || self
                         .mrib
-                        .on_unresolved(up.src, up.dst, &iif, membership_source)
+                        .on_unresolved_with_rpf(up.src, up.dst, &iif, on_rpf, membership)
                 {
                     tracing::debug!("new source ({}, {}) on {iif}", up.src, up.dst);
                     self.sync_key(key);
@@ -775,6 +781,7 @@ impl Daemon {
         }
         if routes_changed {
             self.refresh_rpf();
+            self.refresh_pim_rpf();
         }
     }
 
@@ -807,7 +814,13 @@ impl Daemon {
         let derived: BTreeSet<SgKey> = self
             .mrib
             .entries()
-            .filter(|e| matches!(e.origin, Origin::StarG { .. }))
+            // Entries created on demand for a source; they go when it stops sending.
+            .filter(|e| {
+                matches!(
+                    e.origin,
+                    Origin::StarG { .. } | Origin::Membership | Origin::PimStarG
+                )
+            })
             .map(|e| (e.source, e.group))
             .collect();
         if derived.is_empty() {
@@ -866,12 +879,14 @@ impl Daemon {
                         .map(str::to_owned),
                     ifindex,
                     gateway,
+                    local: r.rtype == libc::RTN_LOCAL,
                 }
             }
             Ok(None) => Rpf {
                 interface: None,
                 ifindex: None,
                 gateway: None,
+                local: false,
             },
             Err(e) => {
                 tracing::debug!(%source, "RPF lookup: {e}");
@@ -879,6 +894,7 @@ impl Daemon {
                     interface: None,
                     ifindex: None,
                     gateway: None,
+                    local: false,
                 }
             }
         }
@@ -1080,7 +1096,13 @@ impl Daemon {
                     .iter()
                     .map(|r| json!({"group": r.group.to_string(), "input": r.input, "outputs": r.outputs}))
                     .collect();
-                json!({ "mroutes": entries, "star_rules": star })
+                let pim_star: serde_json::Map<String, serde_json::Value> = self
+                    .mrib
+                    .pim_star()
+                    .iter()
+                    .map(|(g, (iif, oifs))| (g.to_string(), json!({ "iif": iif, "oifs": oifs })))
+                    .collect();
+                json!({ "mroutes": entries, "star_rules": star, "pim_star": pim_star })
             }
             Show::Mfc => {
                 let dump = self.rtnl.mfc_dump(self.table)?;

@@ -48,6 +48,7 @@ impl Daemon {
                 tracing::info!(interface = %name, "PIM stopped");
             }
         }
+        let mut came_up = false;
         let configured: Vec<(String, pim::config::InterfaceConfig)> = self
             .config
             .interfaces
@@ -107,9 +108,36 @@ impl Daemon {
                     }
                 }
             }
+            if was_up.is_none() && up.is_some() {
+                came_up = true;
+            }
             self.pim_ifaces.insert(name, PimIface { ifindex, cfg, up });
         }
         self.apply_pim(actions);
+        if came_up {
+            self.replay_membership_to_pim();
+        }
+    }
+
+    /// PIM started somewhere: give it the membership IGMP already has (static groups and
+    /// members that reported before PIM ran).
+    fn replay_membership_to_pim(&mut self) {
+        let mut list = Vec::new();
+        for (group, ifaces) in self.mrib.memberships() {
+            for (name, (mode, sources)) in ifaces {
+                if let Some(i) = self.ifaces.get(name).and_then(|s| s.ifindex) {
+                    list.push(common::Membership {
+                        ifindex: IfIndex(i),
+                        group: *group,
+                        mode: *mode,
+                        sources: sources.iter().copied().collect(),
+                    });
+                }
+            }
+        }
+        for m in list {
+            self.pim_membership(m);
+        }
     }
 
     fn join_all_pim_routers(&mut self, ifindex: u32, name: &str) {
@@ -176,7 +204,60 @@ impl Daemon {
         self.apply_pim(actions);
     }
 
+    /// The reverse path towards `target` in PIM's terms.
+    fn pim_rpf_of(&mut self, target: Ipv4Addr) -> common::Rpf {
+        let r = self.lookup_rpf(target);
+        common::Rpf {
+            target,
+            ifindex: r.ifindex.map(IfIndex),
+            neighbor: r.gateway,
+            local: r.local,
+        }
+    }
+
+    /// Unicast routes or addresses changed: tell PIM about every watched reverse path
+    /// that moved (RFC 7761 4.5.6/4.5.7 "RPF'(X) changes").
+    pub(super) fn refresh_pim_rpf(&mut self) {
+        let targets: Vec<Ipv4Addr> = self.pim_rpf.keys().copied().collect();
+        let mut actions = Vec::new();
+        let now = self.now();
+        for t in targets {
+            let rpf = self.pim_rpf_of(t);
+            if self.pim_rpf.get(&t) != Some(&rpf) {
+                tracing::info!(target = %t, ifindex = ?rpf.ifindex, neighbor = ?rpf.neighbor, "PIM RPF changed");
+                self.pim_rpf.insert(t, rpf);
+                actions.extend(self.pim.handle(now, Input::Rpf(rpf)));
+            }
+        }
+        self.apply_pim(actions);
+    }
+
+    /// IGMP membership is PIM's local receiver information (RFC 7761 4.1.6).
+    pub(super) fn pim_membership(&mut self, m: common::Membership) {
+        let now = self.now();
+        let actions = self.pim.handle(now, Input::Membership(m));
+        self.apply_pim(actions);
+    }
+
+    /// True if the router runs PIM on any interface: then PIM, not IGMP alone, decides
+    /// what is forwarded.
+    pub(super) fn pim_active(&self) -> bool {
+        self.pim_ifaces.values().any(|i| i.up.is_some())
+    }
+
     pub(super) fn apply_pim(&mut self, actions: Vec<Action>) {
+        let mut pending = actions;
+        while !pending.is_empty() {
+            let batch = std::mem::take(&mut pending);
+            pending = self.apply_pim_batch(batch);
+        }
+    }
+
+    /// Carry out PIM's actions; returns the actions PIM produced in response to inputs
+    /// given here (RPF answers).
+    fn apply_pim_batch(&mut self, actions: Vec<Action>) -> Vec<Action> {
+        let mut more = Vec::new();
+        let mut changed = std::collections::BTreeSet::new();
         for a in actions {
             match a {
                 Action::Send {
@@ -203,13 +284,33 @@ impl Daemon {
                     }
                 }
                 Action::Event(e) => tracing::info!("pim: {}: {}", e.what, e.detail),
-                // Not produced by the parts of PIM implemented so far.
-                Action::Membership(_)
-                | Action::Forward(_)
-                | Action::Unforward(_)
-                | Action::WatchRpf(_)
-                | Action::UnwatchRpf(_) => {}
+                Action::WatchRpf(target) => {
+                    let rpf = self.pim_rpf_of(target);
+                    self.pim_rpf.insert(target, rpf);
+                    let now = self.now();
+                    more.extend(self.pim.handle(now, Input::Rpf(rpf)));
+                }
+                Action::UnwatchRpf(target) => {
+                    self.pim_rpf.remove(&target);
+                }
+                Action::Forward(f) => {
+                    let name = |d: &Daemon, i: IfIndex| d.name_by_ifindex(i.0).map(str::to_owned);
+                    let iif = f.iif.and_then(|i| name(self, i));
+                    let oifs = f.oifs.iter().filter_map(|i| name(self, *i)).collect();
+                    tracing::debug!(key = %f.key, ?iif, ?oifs, "PIM forwarding");
+                    changed.extend(self.mrib.set_protocol(f.key, iif, oifs));
+                }
+                Action::Unforward(key) => {
+                    tracing::debug!(%key, "PIM forwarding removed");
+                    changed.extend(self.mrib.clear_protocol(key));
+                }
+                // PIM does not produce membership.
+                Action::Membership(_) => {}
             }
         }
+        for k in changed {
+            self.sync_key(k);
+        }
+        more
     }
 }
