@@ -8,6 +8,8 @@
 //! (probes, 3.2), `route` (distance vector with poison reverse, 3.4), `forward`
 //! (designated forwarder and truncated broadcast, 3.5), `prune` (prune/graft, 3.5.4-3.5.6).
 
+pub mod packet;
+
 use common::{Action, Input, Instant, Protocol};
 use serde::Serialize;
 
