@@ -13,7 +13,7 @@ use crate::neighbor::{
     self, ALL_PIM_ROUTERS, Candidate, HOLDTIME_INFINITE, HelloInfo, Neighbor,
     PROPAGATION_DELAY_DEFAULT, T_OVERRIDE_DEFAULT,
 };
-use crate::packet::{self, Hello, HelloOption, Message};
+use crate::packet::{self, Hello, HelloOption, JoinPrune, Message};
 use crate::rng::Rng;
 use crate::snapshot::{InterfaceSnapshot, NeighborSnapshot};
 use crate::{down_reasons, events, kinds, reasons};
@@ -36,6 +36,15 @@ impl Link {
         let mask = u32::MAX << (32 - u32::from(self.prefix_len));
         u32::from(src) & mask == u32::from(self.addr) & mask
     }
+}
+
+/// The facts of an interface the TIB depends on; see [`Interface::view`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct IfView {
+    pub running: bool,
+    pub is_dr: bool,
+    /// (primary address, Generation ID, secondary addresses), by primary address.
+    pub neighbors: Vec<(Ipv4Addr, Option<u32>, Vec<Ipv4Addr>)>,
 }
 
 /// Message counters; they survive the interface going down and up.
@@ -171,49 +180,110 @@ impl Interface {
     }
 
     /// A received PIM message: the acceptance rules, then the Hello processing of 4.3.
-    /// Other message types are only counted so far.
+    /// A Join/Prune that passes the acceptance rules (to ALL-PIM-ROUTERS, TTL 1) is returned
+    /// for the TIB (4.5); other message types are only counted so far.
     pub fn handle_packet(
         &mut self,
         now: Instant,
         pkt: &RxPacket<'_>,
         rng: &mut Rng,
         out: &mut Vec<Action>,
-    ) {
+    ) -> Option<JoinPrune> {
         let Some(run) = &mut self.run else {
-            return;
+            return None;
         };
         let counters = &mut self.counters;
         if pkt.src == run.link.addr {
             // Our own multicast, looped back.
             counters.dropped(reasons::OWN_PACKET);
-            return;
+            return None;
         }
         let msg = match packet::parse(pkt.payload) {
             Ok(m) => m,
             Err(e) => {
                 counters.dropped(e.kind());
-                return;
+                return None;
             }
         };
-        let Message::Hello(hello) = msg else {
-            counters.received(kinds::of(&msg));
-            return;
+        let hello = match msg {
+            Message::Hello(hello) => hello,
+            Message::JoinPrune(jp) => {
+                // 4.9: Join/Prune messages are multicast with TTL 1 to ALL-PIM-ROUTERS.
+                if pkt.dst != ALL_PIM_ROUTERS {
+                    counters.dropped(reasons::BAD_DESTINATION);
+                    return None;
+                }
+                if pkt.ttl != 1 {
+                    counters.dropped(reasons::BAD_TTL);
+                    return None;
+                }
+                counters.received(kinds::JOIN_PRUNE);
+                return Some(jp);
+            }
+            other => {
+                counters.received(kinds::of(&other));
+                return None;
+            }
         };
         // 4.3.1, 4.9: Hellos are multicast to ALL-PIM-ROUTERS with TTL 1.
         if pkt.dst != ALL_PIM_ROUTERS {
             counters.dropped(reasons::BAD_DESTINATION);
-            return;
+            return None;
         }
         if pkt.ttl != 1 {
             counters.dropped(reasons::BAD_TTL);
-            return;
+            return None;
         }
         if !run.link.on_subnet(pkt.src) {
             counters.dropped(reasons::SOURCE_NOT_ON_SUBNET);
-            return;
+            return None;
         }
         counters.received(kinds::HELLO);
         run.handle_hello(now, pkt.src, &hello, rng, out);
+        None
+    }
+
+    /// What the TIB depends on (4.5, 4.1.6): whether PIM runs, `I_am_DR(I)`, and the
+    /// neighbours with their Generation IDs and secondary addresses. Compared before and
+    /// after every change to the interface, so that the TIB works only when it changed.
+    pub fn view(&self) -> IfView {
+        IfView {
+            running: self.run.is_some(),
+            is_dr: self.is_dr(),
+            neighbors: self
+                .run
+                .as_ref()
+                .map(|r| {
+                    r.neighbors
+                        .values()
+                        .map(|n| (n.address, n.generation_id, n.secondary.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Our primary address while PIM runs here.
+    pub fn own_addr(&self) -> Option<Ipv4Addr> {
+        self.run.as_ref().map(|r| r.link.addr)
+    }
+
+    /// The primary address of the neighbour that has `addr` as its primary or a secondary
+    /// address (4.3.4: Join/Prune messages name the neighbour by its primary address).
+    pub fn neighbor_primary(&self, addr: Ipv4Addr) -> Option<Ipv4Addr> {
+        let r = self.run.as_ref()?;
+        if r.neighbors.contains_key(&addr) {
+            return Some(addr);
+        }
+        r.neighbors
+            .values()
+            .find(|n| n.secondary.contains(&addr))
+            .map(|n| n.address)
+    }
+
+    /// The number of PIM neighbours here.
+    pub fn neighbor_count(&self) -> usize {
+        self.run.as_ref().map_or(0, |r| r.neighbors.len())
     }
 
     pub fn poll_at(&self) -> Option<Instant> {

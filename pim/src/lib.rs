@@ -11,9 +11,38 @@
 //! * `neighbor`: per-neighbour state, `DR(I)` and `dr_is_better` (4.3.2), and the LAN Prune
 //!   Delay macros `lan_delay_enabled(I)`, `Effective_Propagation_Delay(I)`,
 //!   `Effective_Override_Interval(I)`, `Suppression_Enabled(I)` (4.3.3);
-//! * `snapshot`: what `show pim` prints.
+//! * `snapshot`: what `show pim` prints;
+//! * `tib`: the Tree Information Base (4.1) for (*,G) and (S,G) Join/Prune state, with
+//!   `macros` (the olists of 4.1.6, JoinDesired, RPF'), `downstream` (4.5.2, 4.5.3),
+//!   `upstream` (4.5.6, 4.5.7), `jp` (building Join/Prune messages, 4.9.5) and `timers`.
 //!
-//! Next: the join/prune, register and assert state machines (4.4-4.6).
+//! Next: (S,G,rpt) state (4.5.4, 4.5.5, 4.5.8, 4.5.9), Register (4.4), Assert (4.6),
+//! keepalive and SPT switchover (4.2.2), BSR.
+//!
+//! # Join/Prune (4.5) in this crate
+//!
+//! * Inputs: [`Input::Membership`] (local members, 4.1.6), Join/Prune messages,
+//!   [`Input::Rpf`] (answers to [`Action::WatchRpf`]), interface, neighbour and DR changes,
+//!   and [`Pim::set_config`] (RP mappings, SSM range, t_periodic, J/P_HoldTime).
+//! * Outputs: Join/Prune messages, [`Action::Forward`] / [`Action::Unforward`] intents
+//!   ((*,G): iif `RPF_interface(RP(G))`, None at the RP, oifs `immediate_olist(*,G)`;
+//!   (S,G): iif `RPF_interface(S)`, oifs `inherited_olist(S,G)`), emitted only when they
+//!   change and only once the RPF answer is known; `WatchRpf`/`UnwatchRpf` for every
+//!   source with (S,G) state and every RP with (*,G) state.
+//! * Local membership counts only where PIM runs and this router is the DR
+//!   (`pim_include`, 4.1.6): PIM must be enabled on receiver LANs. An EXCLUDE membership
+//!   is a (*,G) membership (its source list needs (S,G,rpt) Prunes: a later part); in the
+//!   SSM range it is refused (event `pim_ssm_asm_refused`); INCLUDE sources give (S,G)
+//!   memberships in any group.
+//! * Joins and Prunes decided while handling one input or one timer deadline are sent
+//!   together at its end, per upstream neighbour, packed into messages of at most 1480
+//!   octets. A Join caused by a membership goes out in the same `handle` call when the
+//!   RPF of the source or RP is already known; for a new target the shell's answer to
+//!   `WatchRpf` (given at once) carries it.
+//! * Join/Prune messages are accepted only to ALL-PIM-ROUTERS with TTL 1 (4.9) and, for
+//!   processing, only from PIM neighbours (4.3.1); others are counted in
+//!   [`TibCounters::ignored`]. Joins received on the RPF interface of their entry
+//!   create downstream state but never put that interface into an olist.
 //!
 //! # Choices where the RFC leaves room
 //!
@@ -48,10 +77,16 @@
 pub mod config;
 pub mod packet;
 
+mod downstream;
 mod interface;
+mod jp;
+mod macros;
 mod neighbor;
 mod rng;
 mod snapshot;
+mod tib;
+mod timers;
+mod upstream;
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -59,12 +94,20 @@ use std::time::Duration;
 
 use common::{Action, IfIndex, Input, Instant, InterfaceChange, Protocol};
 
-use interface::{Interface, Link};
+pub use downstream::DownstreamState;
+use interface::{IfView, Interface, Link};
+pub use jp::MAX_JOIN_PRUNE_LEN;
 pub use neighbor::{
     ALL_PIM_ROUTERS, DEFAULT_HELLO_HOLDTIME, HOLDTIME_INFINITE, PROPAGATION_DELAY_DEFAULT,
     T_OVERRIDE_DEFAULT,
 };
-pub use snapshot::{InterfaceSnapshot, NeighborSnapshot, Snapshot};
+pub use snapshot::{
+    DownstreamSnapshot, EntrySnapshot, ForwardingSnapshot, GroupSnapshot, InterfaceSnapshot,
+    NeighborSnapshot, Snapshot, TibCounters, TibSnapshot, UpstreamSnapshot,
+};
+pub use tib::ignored;
+use tib::{Env, Tib};
+pub use upstream::UpstreamState;
 
 /// `Event::what` values.
 pub mod events {
@@ -76,6 +119,9 @@ pub mod events {
     pub const NEIGHBOR_RESTART: &str = "pim_neighbor_restart";
     /// The elected DR of an interface changed (4.3.2).
     pub const DR_CHANGE: &str = "pim_dr_change";
+    /// An any-source (EXCLUDE) membership for a group in the SSM range was ignored
+    /// (RFC 4607, RFC 4604): SSM groups get only (S,G) state.
+    pub const SSM_ASM_REFUSED: &str = "pim_ssm_asm_refused";
 }
 
 /// Why a neighbour went down (the end of a [`events::NEIGHBOR_DOWN`] detail).
@@ -137,6 +183,7 @@ pub struct Pim {
     config: config::Config,
     rng: rng::Rng,
     interfaces: BTreeMap<IfIndex, Interface>,
+    tib: Tib,
     /// The latest time seen (for snapshots).
     now: Instant,
 }
@@ -155,8 +202,86 @@ impl Pim {
             config,
             rng: rng::Rng::new(seed),
             interfaces: BTreeMap::new(),
+            tib: Tib::default(),
             now: Instant::ZERO,
         }
+    }
+
+    /// Replace the router-wide configuration (a reload): a changed RP(G) moves (*,G) state
+    /// (a Prune(*,G) to the old RPF'(*,G), a Join(*,G) to the new one, 4.5.6), a group that
+    /// gained an RP gets (*,G) state for its members; a new t_periodic or J/P_HoldTime
+    /// applies from the next Join sent.
+    pub fn set_config(&mut self, now: Instant, config: config::Config) -> Vec<Action> {
+        let mut out = self.on_timeout(now);
+        self.config = config;
+        let mut env = Env {
+            now,
+            config: &self.config,
+            ifs: &self.interfaces,
+            rng: &mut self.rng,
+            out: &mut out,
+        };
+        self.tib.config_changed(&mut env);
+        self.tib.flush(&mut env);
+        out
+    }
+
+    /// Run `f` on interface `ifindex` (made if `create`), then tell the TIB what changed
+    /// for it (PIM running, I_am_DR(I), neighbours), and forget the interface if idle.
+    fn with_interface<R>(
+        &mut self,
+        now: Instant,
+        ifindex: IfIndex,
+        create: bool,
+        out: &mut Vec<Action>,
+        f: impl FnOnce(&mut Interface, &mut rng::Rng, &mut Vec<Action>) -> R,
+    ) -> Option<R> {
+        if create {
+            self.interfaces
+                .entry(ifindex)
+                .or_insert_with(|| Interface::new(ifindex));
+        }
+        let iface = self.interfaces.get_mut(&ifindex)?;
+        let before = iface.view();
+        let r = f(iface, &mut self.rng, out);
+        let after = iface.view();
+        if iface.is_idle() {
+            self.interfaces.remove(&ifindex);
+        }
+        self.interface_changed(now, ifindex, &before, &after, out);
+        Some(r)
+    }
+
+    fn interface_changed(
+        &mut self,
+        now: Instant,
+        ifindex: IfIndex,
+        before: &IfView,
+        after: &IfView,
+        out: &mut Vec<Action>,
+    ) {
+        if before == after {
+            return;
+        }
+        let mut env = Env {
+            now,
+            config: &self.config,
+            ifs: &self.interfaces,
+            rng: &mut self.rng,
+            out,
+        };
+        self.tib.interface_changed(&mut env, ifindex, before, after);
+    }
+
+    fn flush(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let mut env = Env {
+            now,
+            config: &self.config,
+            ifs: &self.interfaces,
+            rng: &mut self.rng,
+            out,
+        };
+        self.tib.flush(&mut env);
     }
 
     /// The router-wide configuration.
@@ -174,10 +299,10 @@ impl Pim {
         cfg: config::InterfaceConfig,
     ) -> Vec<Action> {
         let mut out = self.on_timeout(now);
-        self.interfaces
-            .entry(ifindex)
-            .or_insert_with(|| Interface::new(ifindex))
-            .configure(now, cfg, &mut self.rng, &mut out);
+        self.with_interface(now, ifindex, true, &mut out, |iface, rng, out| {
+            iface.configure(now, cfg, rng, out);
+        });
+        self.flush(now, &mut out);
         out
     }
 
@@ -185,12 +310,10 @@ impl Pim {
     /// shutting down an interface SHOULD send a Hello with Holdtime 0") and forget state.
     pub fn remove_interface(&mut self, now: Instant, ifindex: IfIndex) -> Vec<Action> {
         let mut out = self.on_timeout(now);
-        if let Some(iface) = self.interfaces.get_mut(&ifindex) {
-            iface.unconfigure(&mut out);
-            if iface.is_idle() {
-                self.interfaces.remove(&ifindex);
-            }
-        }
+        self.with_interface(now, ifindex, false, &mut out, |iface, _, out| {
+            iface.unconfigure(out);
+        });
+        self.flush(now, &mut out);
         out
     }
 
@@ -261,6 +384,7 @@ impl Pim {
     pub fn snapshot_at(&self, now: Instant) -> Snapshot {
         Snapshot {
             interfaces: self.interfaces.values().map(|i| i.snapshot(now)).collect(),
+            tib: self.tib.snapshot(now, &self.config, &self.interfaces),
         }
     }
 }
@@ -272,8 +396,20 @@ impl Protocol for Pim {
         let mut out = self.on_timeout(now);
         match input {
             Input::Packet(pkt) => {
-                if let Some(iface) = self.interfaces.get_mut(&pkt.ifindex) {
-                    iface.handle_packet(now, &pkt, &mut self.rng, &mut out);
+                let jp = self
+                    .with_interface(now, pkt.ifindex, false, &mut out, |iface, rng, out| {
+                        iface.handle_packet(now, &pkt, rng, out)
+                    })
+                    .flatten();
+                if let Some(jp) = jp {
+                    let mut env = Env {
+                        now,
+                        config: &self.config,
+                        ifs: &self.interfaces,
+                        rng: &mut self.rng,
+                        out: &mut out,
+                    };
+                    self.tib.receive_jp(&mut env, pkt.ifindex, pkt.src, &jp);
                 }
             }
             Input::Interface(InterfaceChange::Up {
@@ -282,47 +418,76 @@ impl Protocol for Pim {
                 addr,
                 prefix_len,
             }) => {
-                self.interfaces
-                    .entry(ifindex)
-                    .or_insert_with(|| Interface::new(ifindex))
-                    .up(
-                        now,
-                        Link {
-                            name,
-                            addr,
-                            prefix_len,
-                        },
-                        &mut self.rng,
-                        &mut out,
-                    );
+                let link = Link {
+                    name,
+                    addr,
+                    prefix_len,
+                };
+                self.with_interface(now, ifindex, true, &mut out, |iface, rng, out| {
+                    iface.up(now, link, rng, out);
+                });
             }
             Input::Interface(InterfaceChange::Down { ifindex }) => {
-                if let Some(iface) = self.interfaces.get_mut(&ifindex) {
-                    iface.down(&mut out);
-                    if iface.is_idle() {
-                        self.interfaces.remove(&ifindex);
-                    }
-                }
+                self.with_interface(now, ifindex, false, &mut out, |iface, _, out| {
+                    iface.down(out);
+                });
             }
-            // Membership, upcalls and MFC statistics: the next parts (4.4-4.6).
-            Input::Membership(_)
-            | Input::Rpf(_)
-            | Input::Upcall { .. }
-            | Input::MfcStats { .. } => {}
+            Input::Membership(m) => {
+                let mut env = Env {
+                    now,
+                    config: &self.config,
+                    ifs: &self.interfaces,
+                    rng: &mut self.rng,
+                    out: &mut out,
+                };
+                self.tib.membership(&mut env, &m);
+            }
+            Input::Rpf(rpf) => {
+                let mut env = Env {
+                    now,
+                    config: &self.config,
+                    ifs: &self.interfaces,
+                    rng: &mut self.rng,
+                    out: &mut out,
+                };
+                self.tib.rpf(&mut env, rpf);
+            }
+            // Upcalls and MFC statistics: Register and keepalive, later parts (4.4, 4.2.2).
+            Input::Upcall { .. } | Input::MfcStats { .. } => {}
         }
+        self.flush(now, &mut out);
         out
     }
 
     fn on_timeout(&mut self, now: Instant) -> Vec<Action> {
         self.now = self.now.max(now);
         let mut out = Vec::new();
-        // Deadline order: each round runs everything due at the earliest deadline.
+        // Deadline order: each round runs everything due at the earliest deadline:
+        // interfaces first (a neighbour that expires changes RPF'), then the TIB; the
+        // Join/Prune messages of the round go out at its end.
         while let Some(deadline) = self.poll_at().filter(|&d| d <= now) {
-            for iface in self.interfaces.values_mut() {
-                if iface.poll_at().is_some_and(|d| d <= deadline) {
-                    iface.on_timeout(deadline, &mut out);
-                }
+            let due: Vec<IfIndex> = self
+                .interfaces
+                .iter()
+                .filter(|(_, i)| i.poll_at().is_some_and(|d| d <= deadline))
+                .map(|(k, _)| *k)
+                .collect();
+            for ifindex in due {
+                self.with_interface(deadline, ifindex, false, &mut out, |iface, _, out| {
+                    iface.on_timeout(deadline, out);
+                });
             }
+            if self.tib.poll_at().is_some_and(|d| d <= deadline) {
+                let mut env = Env {
+                    now: deadline,
+                    config: &self.config,
+                    ifs: &self.interfaces,
+                    rng: &mut self.rng,
+                    out: &mut out,
+                };
+                self.tib.on_timeout(&mut env);
+            }
+            self.flush(deadline, &mut out);
             // Every timer that fires is stopped or moved later; never spin on one.
             if self.poll_at() == Some(deadline) {
                 debug_assert!(false, "PIM timer at {deadline:?} did not advance");
@@ -333,10 +498,12 @@ impl Protocol for Pim {
     }
 
     fn poll_at(&self) -> Option<Instant> {
-        self.interfaces
+        let ifs = self
+            .interfaces
             .values()
             .filter_map(Interface::poll_at)
-            .min()
+            .min();
+        common::time::earliest(ifs, self.tib.poll_at())
     }
 
     fn snapshot(&self) -> Snapshot {

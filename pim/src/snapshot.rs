@@ -13,6 +13,8 @@ use serde::Serialize;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Snapshot {
     pub interfaces: Vec<InterfaceSnapshot>,
+    /// Join/Prune state (4.5).
+    pub tib: TibSnapshot,
 }
 
 /// One interface.
@@ -85,4 +87,96 @@ pub struct NeighborSnapshot {
     pub t_bit: Option<bool>,
     /// Secondary addresses from its Address List option (4.3.4).
     pub secondary_addresses: Vec<Ipv4Addr>,
+}
+
+/// The Tree Information Base (RFC 7761 4.1, 4.5): what `mrouterctl show pim upstream|join`
+/// prints. Remaining times in milliseconds relative to the snapshot.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TibSnapshot {
+    /// By group.
+    pub groups: Vec<GroupSnapshot>,
+    /// The addresses whose reverse path is watched (sources and RPs with state).
+    pub rpf_watches: Vec<Ipv4Addr>,
+    pub counters: TibCounters,
+}
+
+/// One group: its (*,G) entry and its (S,G) entries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GroupSnapshot {
+    pub group: Ipv4Addr,
+    /// RP(G): of the (*,G) entry if there is one, else of the configuration (none for SSM).
+    pub rp: Option<Ipv4Addr>,
+    /// In the SSM range: never (*,G) state.
+    pub ssm: bool,
+    pub star_g: Option<EntrySnapshot>,
+    pub sources: Vec<EntrySnapshot>,
+}
+
+/// One (*,G) (`source` None) or (S,G) entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EntrySnapshot {
+    pub source: Option<Ipv4Addr>,
+    pub upstream: UpstreamSnapshot,
+    /// Interfaces with downstream state or local members.
+    pub interfaces: Vec<DownstreamSnapshot>,
+    /// `immediate_olist(X)` (4.1.6), without the RPF interface.
+    pub immediate_olist: Vec<IfIndex>,
+    /// The forwarding intent last emitted (for (S,G): `inherited_olist(S,G)`).
+    pub forwarding: Option<ForwardingSnapshot>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ForwardingSnapshot {
+    pub iif: Option<IfIndex>,
+    pub oifs: Vec<IfIndex>,
+}
+
+/// Upstream state (4.5.6, 4.5.7).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UpstreamSnapshot {
+    pub state: crate::UpstreamState,
+    /// Join Timer JT(X), remaining ms (runs while Joined with an RPF').
+    pub join_timer_ms: Option<u64>,
+    /// RPF_interface(S) or RPF_interface(RP(G)); None at the RP, unreachable or unknown.
+    pub rpf_interface: Option<IfIndex>,
+    /// MRIB.next_hop of the target (None: directly connected).
+    pub mrib_next_hop: Option<Ipv4Addr>,
+    /// RPF'(X): the PIM neighbour Joins go to (None: first hop, RP, or no PIM neighbour).
+    pub rpf_neighbor: Option<Ipv4Addr>,
+    /// The target is this router (we are the RP).
+    pub local: bool,
+    /// The shell has answered the RPF watch.
+    pub rpf_known: bool,
+}
+
+/// Downstream state of an entry on one interface (4.5.2, 4.5.3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DownstreamSnapshot {
+    pub ifindex: IfIndex,
+    pub state: crate::DownstreamState,
+    /// Expiry Timer ET(X,I), remaining ms (None: NoInfo, or HoldTime 0xffff).
+    pub expiry_ms: Option<u64>,
+    /// Prune-Pending Timer PPT(X,I), remaining ms.
+    pub prune_pending_ms: Option<u64>,
+    /// `local_receiver_include(X,I)` (4.1.6), whatever I_am_DR(I).
+    pub local_members: bool,
+    pub i_am_dr: bool,
+}
+
+/// Join/Prune counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TibCounters {
+    /// Join/Prune messages received (accepted by the interface).
+    pub jp_received: u64,
+    /// Join and Prune entries in messages addressed to us.
+    pub joins_received: u64,
+    pub prunes_received: u64,
+    /// Messages or entries ignored, by reason ([`crate::ignored`]).
+    pub ignored: BTreeMap<String, u64>,
+    /// Join/Prune messages sent, and the entries joined and pruned in them.
+    pub jp_sent: u64,
+    pub joins_sent: u64,
+    pub prunes_sent: u64,
+    /// TIB timers running.
+    pub timers: u64,
 }

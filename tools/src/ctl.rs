@@ -402,6 +402,89 @@ pub fn render(cmd: &str, data: &Value) -> String {
             }
             table(&rows)
         }
+        "pim-upstream" | "pim-join" => {
+            let upstream = cmd == "pim-upstream";
+            let ifname = |data: &Value, ifindex: &Value| -> String {
+                list(&data["pim"], "interfaces")
+                    .iter()
+                    .find(|i| i["ifindex"] == *ifindex)
+                    .map(|i| s(&i["name"]))
+                    .unwrap_or_else(|| format!("if{}", s(ifindex)))
+            };
+            let mut rows = if upstream {
+                vec![
+                    [
+                        "Source",
+                        "Group",
+                        "State",
+                        "RPF interface",
+                        "RPF neighbor",
+                        "Join timer",
+                        "RP",
+                    ]
+                    .map(String::from)
+                    .to_vec(),
+                ]
+            } else {
+                vec![
+                    [
+                        "Interface",
+                        "Source",
+                        "Group",
+                        "State",
+                        "Expires",
+                        "Prune pending",
+                        "Local",
+                    ]
+                    .map(String::from)
+                    .to_vec(),
+                ]
+            };
+            for g in list(&data["pim"]["tib"], "groups") {
+                let mut entries: Vec<(String, &Value)> = Vec::new();
+                if !g["star_g"].is_null() {
+                    entries.push(("*".into(), &g["star_g"]));
+                }
+                for e in list(g, "sources") {
+                    entries.push((s(&e["source"]), e));
+                }
+                for (src, e) in entries {
+                    if upstream {
+                        let u = &e["upstream"];
+                        rows.push(vec![
+                            src,
+                            s(&g["group"]),
+                            s(&u["state"]),
+                            if u["local"] == true {
+                                "(RP)".into()
+                            } else {
+                                ifname(data, &u["rpf_interface"])
+                            },
+                            s(&u["rpf_neighbor"]),
+                            secs(&u["join_timer_ms"]),
+                            s(&g["rp"]),
+                        ]);
+                    } else {
+                        for i in list(e, "interfaces") {
+                            rows.push(vec![
+                                ifname(data, &i["ifindex"]),
+                                src.clone(),
+                                s(&g["group"]),
+                                s(&i["state"]),
+                                secs(&i["expiry_ms"]),
+                                secs(&i["prune_pending_ms"]),
+                                if i["local_members"] == true {
+                                    "yes".into()
+                                } else {
+                                    "no".into()
+                                },
+                            ]);
+                        }
+                    }
+                }
+            }
+            table(&rows)
+        }
         "igmp-groups" => {
             let mut rows = vec![
                 [

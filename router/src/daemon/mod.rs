@@ -946,6 +946,11 @@ impl Daemon {
         if new.igmp != self.config.igmp {
             self.igmp.set_config(new.igmp.clone());
         }
+        if new.pim != self.config.pim {
+            let now = self.now();
+            let actions = self.pim.set_config(now, new.pim.clone());
+            self.apply_pim(actions);
+        }
         self.config = new;
         if ifaces_changed {
             // Thresholds and boundaries live in the entries: rewrite what changed.

@@ -66,6 +66,10 @@ enum ShowCmd {
 enum PimWhat {
     Interfaces,
     Neighbors,
+    /// Upstream state per (*,G) and (S,G): Joined/NotJoined, RPF, Join Timer.
+    Upstream,
+    /// Downstream Join/Prune state per interface.
+    Join,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -164,6 +168,12 @@ impl Args {
                 ShowCmd::Pim {
                     what: PimWhat::Neighbors,
                 } => "pim-neighbors",
+                ShowCmd::Pim {
+                    what: PimWhat::Upstream,
+                } => "pim-upstream",
+                ShowCmd::Pim {
+                    what: PimWhat::Join,
+                } => "pim-join",
             },
             Cmd::Reload => "reload",
             Cmd::LogLevel { .. } => "log-level",

@@ -1,0 +1,259 @@
+//! The olist macros of RFC 7761 section 4.1.6 (and JoinDesired of 4.5.6 / 4.5.7, RPF' of
+//! 4.1.6 as far as this part goes), as named functions over the state of one group.
+//! Olists are sorted, duplicate-free `Vec<IfIndex>`.
+//!
+//! Not yet (later parts): `lost_assert` (4.6; taken as empty), `joins(*,*,RP)` (removed by
+//! RFC 7761), `prunes(S,G,rpt)` and `pim_exclude(S,G)` (they need (S,G,rpt) state: the
+//! EXCLUDE source lists of IGMP are therefore ignored, an EXCLUDE membership is a plain
+//! (*,G) membership), and the keepalive part of `JoinDesired(S,G)` (4.2.2).
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use common::{IfIndex, Rpf};
+
+use crate::downstream::Oif;
+
+/// Local membership on one interface, as IGMP reported it (`Input::Membership`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Member {
+    pub ifindex: IfIndex,
+    /// EXCLUDE mode: members want every source (the excluded sources are ignored, see the
+    /// module documentation).
+    pub exclude: bool,
+    /// INCLUDE mode: exactly these sources (sorted).
+    pub include: Vec<Ipv4Addr>,
+}
+
+/// `local_receiver_include(*,G,I)` (4.1.6): local members on I want any source of G.
+pub(crate) fn local_receiver_include_star_g(m: &Member) -> bool {
+    m.exclude
+}
+
+/// `local_receiver_include(S,G,I)` (4.1.6): local members on I want S specifically.
+pub(crate) fn local_receiver_include_sg(m: &Member, s: Ipv4Addr) -> bool {
+    m.include.binary_search(&s).is_ok()
+}
+
+/// `joins(*,G)` / `joins(S,G)` (4.1.6): the interfaces whose downstream state is Join or
+/// Prune-Pending (an interface in NoInfo is not in the list at all).
+pub(crate) fn joins(oifs: &[Oif]) -> Vec<IfIndex> {
+    oifs.iter()
+        .filter(|o| o.state.is_joined())
+        .map(|o| o.ifindex)
+        .collect()
+}
+
+/// `pim_include(*,G)` (4.1.6): `{ I : I_am_DR(I) AND NOT lost_assert(*,G,I) AND
+/// local_receiver_include(*,G,I) }`. `asm` is false for an SSM group or one without an RP:
+/// those never have (*,G) state (RFC 4607, 4.8).
+pub(crate) fn pim_include_star_g(
+    members: &[Member],
+    asm: bool,
+    i_am_dr: impl Fn(IfIndex) -> bool,
+) -> Vec<IfIndex> {
+    if !asm {
+        return Vec::new();
+    }
+    members
+        .iter()
+        .filter(|m| local_receiver_include_star_g(m) && i_am_dr(m.ifindex))
+        .map(|m| m.ifindex)
+        .collect()
+}
+
+/// `pim_include(S,G)` (4.1.6): `{ I : I_am_DR(I) AND NOT lost_assert(S,G,I) AND
+/// local_receiver_include(S,G,I) }`.
+pub(crate) fn pim_include_sg(
+    members: &[Member],
+    s: Ipv4Addr,
+    i_am_dr: impl Fn(IfIndex) -> bool,
+) -> Vec<IfIndex> {
+    members
+        .iter()
+        .filter(|m| local_receiver_include_sg(m, s) && i_am_dr(m.ifindex))
+        .map(|m| m.ifindex)
+        .collect()
+}
+
+/// `A (+) B (-) C` on sorted lists.
+fn union_minus(a: &[IfIndex], b: &[IfIndex], minus: Option<IfIndex>) -> Vec<IfIndex> {
+    let mut v: Vec<IfIndex> = a
+        .iter()
+        .chain(b)
+        .copied()
+        .filter(|&i| Some(i) != minus)
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// `immediate_olist(*,G) = joins(*,G) (+) pim_include(*,G) (-) lost_assert(*,G)` and
+/// `immediate_olist(S,G) = joins(S,G) (+) pim_include(S,G) (-) lost_assert(S,G)` (4.1.6),
+/// minus the incoming interface: a router never forwards (nor joins) back towards the
+/// source or RP, whatever a neighbour or a local member on that interface wants (the
+/// forwarding rule of 4.2 removes the iif from the olist; doing it here keeps a Join
+/// received on the RPF interface, a transient routing loop, from pulling the tree).
+pub(crate) fn immediate_olist(
+    joins: &[IfIndex],
+    pim_include: &[IfIndex],
+    iif: Option<IfIndex>,
+) -> Vec<IfIndex> {
+    union_minus(joins, pim_include, iif)
+}
+
+/// `inherited_olist(S,G)` (4.1.6) as far as this part goes:
+/// `inherited_olist(S,G,rpt) (+) joins(S,G) (+) pim_include(S,G)`, where, without
+/// (S,G,rpt) prunes, `pim_exclude` and asserts, `inherited_olist(S,G,rpt)` is
+/// `joins(*,G) (+) pim_include(*,G)` = `immediate_olist(*,G)`; minus RPF_interface(S) (4.2).
+pub(crate) fn inherited_olist_sg(
+    immediate_sg: &[IfIndex],
+    immediate_star_g: &[IfIndex],
+    iif: Option<IfIndex>,
+) -> Vec<IfIndex> {
+    union_minus(immediate_sg, immediate_star_g, iif)
+}
+
+/// `JoinDesired(*,G)` (4.5.6): `immediate_olist(*,G) != NULL` (and RP(G) known);
+/// `JoinDesired(S,G)` (4.5.7): `immediate_olist(S,G) != NULL` (the keepalive part of
+/// 4.5.7 comes with 4.2.2).
+pub(crate) fn join_desired(immediate_olist: &[IfIndex]) -> bool {
+    !immediate_olist.is_empty()
+}
+
+/// `RPF'(S,G) = NBR(RPF_interface(S), MRIB.next_hop(S))` and
+/// `RPF'(*,G) = NBR(RPF_interface(RP(G)), MRIB.next_hop(RP(G)))` (4.1.6, without the
+/// assert part), as (interface, the neighbour's primary address). `NBR(I, A)` is the PIM
+/// neighbour on I that has A as its primary or a secondary address, else NULL: so a target
+/// that is directly connected (no next hop: this router is the first hop), local (this
+/// router is the RP), unreachable, or whose next hop is not a PIM neighbour has no RPF'.
+/// `nbr_primary(I, A)` is `NBR(I, A)`.
+pub(crate) fn rpf_prime(
+    rpf: Option<&Rpf>,
+    nbr_primary: impl Fn(IfIndex, Ipv4Addr) -> Option<Ipv4Addr>,
+) -> Option<(IfIndex, Ipv4Addr)> {
+    let rpf = rpf?;
+    if rpf.local {
+        return None;
+    }
+    let ifindex = rpf.ifindex?;
+    let next_hop = rpf.neighbor?;
+    nbr_primary(ifindex, next_hop).map(|n| (ifindex, n))
+}
+
+/// `RPF_interface(X)` (4.1.6) for the (S,G) or (*,G) forwarding entry: None while the
+/// answer is unknown or the target unreachable, and for (*,G) at the RP (`Rpf::local`).
+pub(crate) fn rpf_interface(rpf: Option<&Rpf>) -> Option<IfIndex> {
+    rpf.filter(|r| !r.local).and_then(|r| r.ifindex)
+}
+
+/// A valid multicast group for Join/Prune state: multicast, not link-local (224.0.0/24 is
+/// never routed).
+pub(crate) fn routable_group(g: Ipv4Addr) -> bool {
+    IpAddr::V4(g).is_multicast() && !common::route::is_link_local_group(g)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::downstream::DownstreamState;
+
+    fn i(n: u32) -> IfIndex {
+        IfIndex(n)
+    }
+
+    fn oif(n: u32, state: DownstreamState) -> Oif {
+        Oif {
+            ifindex: i(n),
+            state,
+            et: None,
+            ppt: None,
+        }
+    }
+
+    fn member(n: u32, exclude: bool, include: &[Ipv4Addr]) -> Member {
+        Member {
+            ifindex: i(n),
+            exclude,
+            include: include.to_vec(),
+        }
+    }
+
+    const S1: Ipv4Addr = Ipv4Addr::new(10, 1, 1, 1);
+    const S2: Ipv4Addr = Ipv4Addr::new(10, 1, 1, 2);
+
+    #[test]
+    fn s4_1_6_joins_counts_join_and_prune_pending() {
+        let oifs = [
+            oif(1, DownstreamState::Join),
+            oif(2, DownstreamState::PrunePending),
+            oif(3, DownstreamState::NoInfo),
+        ];
+        assert_eq!(joins(&oifs), vec![i(1), i(2)]);
+    }
+
+    #[test]
+    fn s4_1_6_pim_include_needs_dr_and_local_receivers() {
+        let members = [
+            member(1, true, &[]),
+            member(2, true, &[]),
+            member(3, false, &[S1]),
+        ];
+        let dr = |x: IfIndex| x != i(2);
+        assert_eq!(pim_include_star_g(&members, true, dr), vec![i(1)]);
+        assert_eq!(pim_include_star_g(&members, false, dr), vec![]);
+        assert_eq!(pim_include_sg(&members, S1, dr), vec![i(3)]);
+        assert_eq!(pim_include_sg(&members, S2, dr), vec![]);
+    }
+
+    #[test]
+    fn s4_1_6_immediate_and_inherited_olists_exclude_the_iif() {
+        let imm = immediate_olist(&[i(3), i(1)], &[i(2), i(1)], Some(i(2)));
+        assert_eq!(imm, vec![i(1), i(3)]);
+        assert!(join_desired(&imm));
+        assert!(!join_desired(&immediate_olist(&[], &[i(4)], Some(i(4)))));
+        assert_eq!(
+            inherited_olist_sg(&[i(1)], &[i(5), i(4)], Some(i(5))),
+            vec![i(1), i(4)]
+        );
+    }
+
+    #[test]
+    fn s4_1_6_rpf_prime_is_a_pim_neighbor_or_null() {
+        let rpf = |ifindex, neighbor, local| Rpf {
+            target: S1,
+            ifindex,
+            neighbor,
+            local,
+        };
+        let n = Ipv4Addr::new(10, 0, 0, 2);
+        let secondary = Ipv4Addr::new(10, 9, 9, 2);
+        let nbr = |_: IfIndex, a: Ipv4Addr| (a == n || a == secondary).then_some(n);
+        assert_eq!(
+            rpf_prime(Some(&rpf(Some(i(1)), Some(n), false)), nbr),
+            Some((i(1), n))
+        );
+        assert_eq!(
+            rpf_prime(Some(&rpf(Some(i(1)), Some(secondary), false)), nbr),
+            Some((i(1), n)),
+            "NBR() maps a secondary address to the neighbour"
+        );
+        let stranger = Ipv4Addr::new(10, 0, 0, 7);
+        assert_eq!(
+            rpf_prime(Some(&rpf(Some(i(1)), Some(stranger), false)), nbr),
+            None
+        );
+        assert_eq!(
+            rpf_prime(Some(&rpf(Some(i(1)), None, false)), nbr),
+            None,
+            "first hop"
+        );
+        assert_eq!(rpf_prime(Some(&rpf(None, None, true)), nbr), None, "the RP");
+        assert_eq!(rpf_prime(None, nbr), None, "not known yet");
+        assert_eq!(rpf_interface(Some(&rpf(Some(i(1)), None, true))), None);
+        assert_eq!(
+            rpf_interface(Some(&rpf(Some(i(1)), None, false))),
+            Some(i(1))
+        );
+    }
+}

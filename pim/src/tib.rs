@@ -1,0 +1,1092 @@
+//! The Tree Information Base (RFC 7761 section 4.1): Join/Prune state for (*,G) and (S,G),
+//! keyed by group, with per-interface downstream state (4.5.2, 4.5.3), upstream state
+//! (4.5.6, 4.5.7), local membership (4.1.6) and the reverse paths it watches.
+//!
+//! Layout, chosen so that work per event is proportional to what changed:
+//!
+//! * `groups`: per group its (*,G) entry (with the RP it was built for), its (S,G) entries
+//!   and the local membership per interface. Later parts add (S,G,rpt) entries and assert
+//!   state per entry and interface here.
+//! * one ordered timer set for all ET/PPT/JT ([`Timers`]), so `poll_at` is O(1);
+//! * `watches`: per RPF target (a source or an RP) the answer of the shell and the groups
+//!   whose (S,G) or (*,G) entry use it, so an RPF change touches exactly those entries;
+//! * `ds_index` (interface -> entries with downstream state there) and `member_index`
+//!   (interface -> groups with local members there), for interface-down and DR changes.
+//!
+//! Every change ends in [`Tib::refresh`] of the entries it touched: the olists (4.1.6) are
+//! recomputed, the upstream state machine is given `JoinDesired` and `RPF'`, the forwarding
+//! intent is emitted if it changed, and an entry without any state left is removed (with
+//! `Unforward` and `UnwatchRpf` when it was the last user of its target).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use common::{Action, Event, FilterMode, Forwarding, IfIndex, Instant, Membership, RouteKey, Rpf};
+
+use crate::config::Config;
+use crate::downstream::Oif;
+use crate::events;
+use crate::interface::{IfView, Interface};
+use crate::jp::Outbox;
+use crate::macros::{
+    Member, immediate_olist, inherited_olist_sg, join_desired, joins, pim_include_sg,
+    pim_include_star_g, routable_group, rpf_interface, rpf_prime,
+};
+use crate::neighbor::{PROPAGATION_DELAY_DEFAULT, T_OVERRIDE_DEFAULT};
+use crate::packet::{EncodedSource, JoinPrune, JoinPruneGroup};
+use crate::rng::Rng;
+use crate::snapshot::{
+    DownstreamSnapshot, EntrySnapshot, ForwardingSnapshot, GroupSnapshot, TibCounters, TibSnapshot,
+    UpstreamSnapshot,
+};
+use crate::timers::{TimerKind, Timers};
+use crate::upstream::{self, Nbr, Upstream, UpstreamState};
+
+/// Why a Join/Prune message, or one of its entries, was ignored (counted in
+/// [`TibCounters::ignored`]).
+pub mod ignored {
+    /// The sender is not a PIM neighbour on the interface (4.3.1, 4.5).
+    pub const NOT_NEIGHBOR: &str = "not_neighbor";
+    /// The Upstream Neighbor Address is neither ours nor a neighbour's.
+    pub const UNKNOWN_UPSTREAM: &str = "unknown_upstream";
+    /// A group range, a bidir group, or not a routable multicast group.
+    pub const BAD_GROUP: &str = "bad_group";
+    /// A source with a mask length other than 32.
+    pub const BAD_SOURCE: &str = "bad_source";
+    /// Join(*,G) for a group in the SSM range (RFC 4607; 4.8).
+    pub const STAR_G_IN_SSM_RANGE: &str = "star_g_in_ssm_range";
+    /// Join(*,G) whose RP is not RP(G) (4.5.2: "silently dropped").
+    pub const RP_MISMATCH: &str = "rp_mismatch";
+    /// (S,G,rpt) entries: a later part.
+    pub const SG_RPT: &str = "sg_rpt";
+}
+
+/// What the TIB needs from the rest of the router for one event.
+pub(crate) struct Env<'a> {
+    pub now: Instant,
+    pub config: &'a Config,
+    pub ifs: &'a BTreeMap<IfIndex, Interface>,
+    pub rng: &'a mut Rng,
+    pub out: &'a mut Vec<Action>,
+}
+
+impl Env<'_> {
+    /// `I_am_DR(I)` (4.3.2).
+    fn is_dr(&self, i: IfIndex) -> bool {
+        self.ifs.get(&i).is_some_and(Interface::is_dr)
+    }
+
+    fn own_addr(&self, i: IfIndex) -> Option<Ipv4Addr> {
+        self.ifs.get(&i).and_then(Interface::own_addr)
+    }
+
+    /// `NBR(I, A)` (4.1.6): the primary address of the neighbour with address A on I.
+    fn nbr_primary(&self, i: IfIndex, a: Ipv4Addr) -> Option<Ipv4Addr> {
+        self.ifs.get(&i).and_then(|x| x.neighbor_primary(a))
+    }
+
+    fn alive(&self, n: Option<Nbr>) -> bool {
+        n.is_some_and(|(i, a)| self.nbr_primary(i, a) == Some(a))
+    }
+
+    fn neighbor_count(&self, i: IfIndex) -> usize {
+        self.ifs.get(&i).map_or(0, Interface::neighbor_count)
+    }
+
+    /// `J/P_Override_Interval(I)` (4.11).
+    fn jp_override_interval(&self, i: IfIndex) -> Duration {
+        self.ifs
+            .get(&i)
+            .map_or(PROPAGATION_DELAY_DEFAULT + T_OVERRIDE_DEFAULT, |x| {
+                x.effective_propagation_delay() + x.effective_override_interval()
+            })
+    }
+
+    /// t_override (4.11): `rand(0, Effective_Override_Interval(I))`.
+    fn t_override(&mut self, i: IfIndex) -> Duration {
+        let max = self
+            .ifs
+            .get(&i)
+            .map_or(T_OVERRIDE_DEFAULT, Interface::effective_override_interval);
+        self.rng.delay(max)
+    }
+
+    /// t_suppressed (4.11): `rand(1.1 x t_periodic, 1.4 x t_periodic)` when
+    /// `Suppression_Enabled(I)`, else 0.
+    fn t_suppressed(&mut self, i: IfIndex) -> Duration {
+        if !self.ifs.get(&i).is_none_or(Interface::suppression_enabled) {
+            return Duration::ZERO;
+        }
+        let p = self.config.join_prune_period;
+        p.mul_f64(1.1) + self.rng.delay(p.mul_f64(0.3))
+    }
+
+    /// RP(G) for (*,G) state: none in the SSM range.
+    fn rp_for(&self, g: Ipv4Addr) -> Option<Ipv4Addr> {
+        rp_for(self.config, g)
+    }
+
+    fn t_periodic(&self) -> Duration {
+        self.config.join_prune_period.max(Duration::from_millis(1))
+    }
+
+    /// J/P_HoldTime (4.11) in whole seconds, rounded up, 0xffff at most.
+    fn holdtime_s(&self) -> u16 {
+        let h = self.config.join_prune_holdtime;
+        let secs = h.as_secs() + u64::from(h.subsec_nanos() > 0);
+        u16::try_from(secs).unwrap_or(u16::MAX)
+    }
+
+    fn event(&mut self, what: &str, detail: String) {
+        self.out.push(Action::Event(Event {
+            what: what.to_string(),
+            detail,
+        }));
+    }
+}
+
+/// RP(G) (4.7, static mappings) for (*,G) state: none for SSM groups.
+pub(crate) fn rp_for(config: &Config, g: Ipv4Addr) -> Option<Ipv4Addr> {
+    if config.is_ssm(g) {
+        None
+    } else {
+        config.rp_of(g)
+    }
+}
+
+/// One (*,G) or (S,G) entry.
+#[derive(Debug, Default)]
+struct Entry {
+    /// Downstream state per interface (4.5.2, 4.5.3), sorted by interface; NoInfo
+    /// interfaces are absent.
+    oifs: Vec<Oif>,
+    up: Upstream,
+    /// `immediate_olist(X)` as last computed.
+    olist: Vec<IfIndex>,
+    /// The forwarding intent last emitted.
+    fwd: Option<Forwarding>,
+}
+
+impl Entry {
+    fn oif_mut(&mut self, i: IfIndex) -> Option<&mut Oif> {
+        self.oifs.iter_mut().find(|o| o.ifindex == i)
+    }
+}
+
+/// The (*,G) entry and the RP it is built for (and watches).
+#[derive(Debug)]
+struct StarG {
+    /// RP(G) when the entry was made or the configuration last changed; None once the
+    /// group lost its RP (the entry lives on only while downstream state does).
+    rp: Option<Ipv4Addr>,
+    e: Entry,
+}
+
+#[derive(Debug, Default)]
+struct Group {
+    star: Option<StarG>,
+    sg: BTreeMap<Ipv4Addr, Entry>,
+    /// Local membership per interface (sorted by interface).
+    members: Vec<Member>,
+}
+
+impl Group {
+    fn entry_mut(&mut self, s: Option<Ipv4Addr>) -> Option<&mut Entry> {
+        match s {
+            None => self.star.as_mut().map(|st| &mut st.e),
+            Some(s) => self.sg.get_mut(&s),
+        }
+    }
+
+    /// The encoded source of Join(X)/Prune(X).
+    fn enc(&self, s: Option<Ipv4Addr>) -> Option<EncodedSource> {
+        match s {
+            None => self.star.as_ref()?.rp.map(EncodedSource::star_g),
+            Some(s) => Some(EncodedSource::sg(s)),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.star.is_none() && self.sg.is_empty() && self.members.is_empty()
+    }
+}
+
+/// An RPF target and the entries that use it.
+#[derive(Debug, Default)]
+struct Watch {
+    /// The shell's answer; None until it comes.
+    rpf: Option<Rpf>,
+    /// Groups whose (*,G) entry has this RP.
+    star: BTreeSet<Ipv4Addr>,
+    /// Groups with an (S,G) entry for this source.
+    sg: BTreeSet<Ipv4Addr>,
+}
+
+impl Watch {
+    fn users(&self, target: Ipv4Addr) -> Vec<(Ipv4Addr, Option<Ipv4Addr>)> {
+        self.star
+            .iter()
+            .map(|g| (*g, None))
+            .chain(self.sg.iter().map(|g| (*g, Some(target))))
+            .collect()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    jp_received: u64,
+    joins_received: u64,
+    prunes_received: u64,
+    ignored: BTreeMap<&'static str, u64>,
+}
+
+/// The TIB; see the module documentation.
+#[derive(Debug, Default)]
+pub(crate) struct Tib {
+    groups: BTreeMap<Ipv4Addr, Group>,
+    watches: BTreeMap<Ipv4Addr, Watch>,
+    timers: Timers,
+    outbox: Outbox,
+    /// (I, G, S): the entry (G, S) has downstream state on I.
+    ds_index: BTreeSet<(IfIndex, Ipv4Addr, Option<Ipv4Addr>)>,
+    /// (I, G): local membership for G on I.
+    member_index: BTreeSet<(IfIndex, Ipv4Addr)>,
+    counters: Counters,
+}
+
+const ADDR_MIN: Ipv4Addr = Ipv4Addr::UNSPECIFIED;
+const ADDR_MAX: Ipv4Addr = Ipv4Addr::BROADCAST;
+
+fn emit_fwd(
+    slot: &mut Option<Forwarding>,
+    new: Option<Forwarding>,
+    key: RouteKey,
+    out: &mut Vec<Action>,
+) {
+    if *slot == new {
+        return;
+    }
+    match &new {
+        Some(f) => out.push(Action::Forward(f.clone())),
+        None => out.push(Action::Unforward(key)),
+    }
+    *slot = new;
+}
+
+impl Tib {
+    pub fn poll_at(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    fn ignore(&mut self, why: &'static str) {
+        *self.counters.ignored.entry(why).or_default() += 1;
+    }
+
+    /// Send what the state machines decided (see [`crate::jp`]).
+    pub fn flush(&mut self, env: &mut Env<'_>) {
+        let h = env.holdtime_s();
+        self.outbox.flush(h, env.out);
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Entries and watches
+
+    fn watch(&mut self, env: &mut Env<'_>, target: Ipv4Addr, g: Ipv4Addr, star: bool) {
+        let w = self.watches.entry(target).or_insert_with(|| {
+            env.out.push(Action::WatchRpf(target));
+            Watch::default()
+        });
+        if star {
+            w.star.insert(g);
+        } else {
+            w.sg.insert(g);
+        }
+    }
+
+    fn unwatch(&mut self, env: &mut Env<'_>, target: Ipv4Addr, g: Ipv4Addr, star: bool) {
+        let Some(w) = self.watches.get_mut(&target) else {
+            return;
+        };
+        if star {
+            w.star.remove(&g);
+        } else {
+            w.sg.remove(&g);
+        }
+        if w.star.is_empty() && w.sg.is_empty() {
+            self.watches.remove(&target);
+            env.out.push(Action::UnwatchRpf(target));
+        }
+    }
+
+    fn rpf_of(&self, target: Option<Ipv4Addr>) -> Option<Rpf> {
+        self.watches.get(&target?).and_then(|w| w.rpf)
+    }
+
+    /// Make the (S,G) entry if there is none.
+    fn ensure_sg(&mut self, env: &mut Env<'_>, g: Ipv4Addr, s: Ipv4Addr) {
+        let group = self.groups.entry(g).or_default();
+        if let std::collections::btree_map::Entry::Vacant(v) = group.sg.entry(s) {
+            v.insert(Entry::default());
+            self.watch(env, s, g, false);
+        }
+    }
+
+    /// Make the (*,G) entry if there is none and G has an RP; false without one.
+    fn ensure_star(&mut self, env: &mut Env<'_>, g: Ipv4Addr) -> bool {
+        let Some(rp) = env.rp_for(g) else {
+            return false;
+        };
+        let group = self.groups.entry(g).or_default();
+        if group.star.is_none() {
+            group.star = Some(StarG {
+                rp: Some(rp),
+                e: Entry::default(),
+            });
+            self.watch(env, rp, g, true);
+        }
+        true
+    }
+
+    fn gc_group(&mut self, g: Ipv4Addr) {
+        if self.groups.get(&g).is_some_and(Group::is_empty) {
+            self.groups.remove(&g);
+        }
+    }
+
+    fn refresh(&mut self, env: &mut Env<'_>, g: Ipv4Addr, s: Option<Ipv4Addr>) {
+        match s {
+            None => self.refresh_star(env, g),
+            Some(s) => self.refresh_sg(env, g, s),
+        }
+    }
+
+    /// Recompute (*,G): `immediate_olist(*,G)`, `JoinDesired(*,G)` and `RPF'(*,G)` for the
+    /// upstream machine (4.5.6), the forwarding intent, removal; and the (S,G) entries of
+    /// G if `immediate_olist(*,G)` changed (it is part of `inherited_olist(S,G)`).
+    fn refresh_star(&mut self, env: &mut Env<'_>, g: Ipv4Addr) {
+        let Some(group) = self.groups.get_mut(&g) else {
+            return;
+        };
+        let Group { star, members, .. } = group;
+        let Some(st) = star.as_mut() else {
+            return;
+        };
+        let rpf = st
+            .rp
+            .and_then(|rp| self.watches.get(&rp))
+            .and_then(|w| w.rpf);
+        let iif = rpf_interface(rpf.as_ref());
+        let include = pim_include_star_g(members, st.rp.is_some(), |i| env.is_dr(i));
+        let olist = immediate_olist(&joins(&st.e.oifs), &include, iif);
+        let new_nbr = rpf_prime(rpf.as_ref(), |i, a| env.nbr_primary(i, a));
+        let old_alive = env.alive(st.e.up.nbr);
+        if let Some(rp) = st.rp {
+            let mut c = upstream::Ctx {
+                timers: &mut self.timers,
+                outbox: &mut self.outbox,
+                now: env.now,
+                t_periodic: env.t_periodic(),
+                group: g,
+                source: None,
+                enc: EncodedSource::star_g(rp),
+            };
+            st.e.up
+                .update(&mut c, join_desired(&olist), new_nbr, old_alive);
+        } else {
+            st.e.up.nbr = None;
+        }
+        let fwd = match (st.rp, rpf) {
+            (Some(_), Some(r)) if r.local || r.ifindex.is_some() => Some(Forwarding {
+                key: RouteKey::star_g(g),
+                iif: iif.filter(|_| !r.local),
+                oifs: olist.iter().copied().collect(),
+            }),
+            _ => None,
+        };
+        emit_fwd(&mut st.e.fwd, fwd, RouteKey::star_g(g), env.out);
+        let changed = st.e.olist != olist;
+        st.e.olist = olist;
+        let needed =
+            !st.e.oifs.is_empty() || !include.is_empty() || st.e.up.state == UpstreamState::Joined;
+        let sources: Vec<Ipv4Addr> = if changed || !needed {
+            group.sg.keys().copied().collect()
+        } else {
+            Vec::new()
+        };
+        if !needed {
+            let mut st = group.star.take().expect("present");
+            emit_fwd(&mut st.e.fwd, None, RouteKey::star_g(g), env.out);
+            if let Some(rp) = st.rp {
+                self.unwatch(env, rp, g, true);
+            }
+        }
+        for s in sources {
+            self.refresh_sg(env, g, s);
+        }
+        self.gc_group(g);
+    }
+
+    /// Recompute (S,G): `immediate_olist(S,G)`, `JoinDesired(S,G)`, `RPF'(S,G)` (4.5.7),
+    /// the forwarding intent with `inherited_olist(S,G)`, removal.
+    fn refresh_sg(&mut self, env: &mut Env<'_>, g: Ipv4Addr, s: Ipv4Addr) {
+        let Some(group) = self.groups.get_mut(&g) else {
+            return;
+        };
+        let Group { star, sg, members } = group;
+        let star_olist: &[IfIndex] = star.as_ref().map_or(&[], |st| &st.e.olist);
+        let Some(e) = sg.get_mut(&s) else {
+            return;
+        };
+        let rpf = self.watches.get(&s).and_then(|w| w.rpf);
+        let iif = rpf.and_then(|r| r.ifindex);
+        let include = pim_include_sg(members, s, |i| env.is_dr(i));
+        let olist = immediate_olist(&joins(&e.oifs), &include, iif);
+        let new_nbr = rpf_prime(rpf.as_ref(), |i, a| env.nbr_primary(i, a));
+        let old_alive = env.alive(e.up.nbr);
+        let mut c = upstream::Ctx {
+            timers: &mut self.timers,
+            outbox: &mut self.outbox,
+            now: env.now,
+            t_periodic: env.t_periodic(),
+            group: g,
+            source: Some(s),
+            enc: EncodedSource::sg(s),
+        };
+        e.up.update(&mut c, join_desired(&olist), new_nbr, old_alive);
+        let fwd = iif.map(|iif| Forwarding {
+            key: RouteKey::sg(s, g),
+            iif: Some(iif),
+            oifs: inherited_olist_sg(&olist, star_olist, Some(iif))
+                .into_iter()
+                .collect(),
+        });
+        emit_fwd(&mut e.fwd, fwd, RouteKey::sg(s, g), env.out);
+        e.olist = olist;
+        let needed =
+            !e.oifs.is_empty() || !include.is_empty() || e.up.state == UpstreamState::Joined;
+        if !needed {
+            let mut e = sg.remove(&s).expect("present");
+            emit_fwd(&mut e.fwd, None, RouteKey::sg(s, g), env.out);
+            self.unwatch(env, s, g, false);
+            self.gc_group(g);
+        }
+    }
+
+    fn touch(&mut self, env: &mut Env<'_>, g: Ipv4Addr, s: Option<Ipv4Addr>, create: bool) {
+        if create {
+            match s {
+                None => {
+                    self.ensure_star(env, g);
+                }
+                Some(s) => self.ensure_sg(env, g, s),
+            }
+        }
+        self.refresh(env, g, s);
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Inputs
+
+    /// Local membership changed (4.1.6 `local_receiver_include`), as IGMP reports it.
+    pub fn membership(&mut self, env: &mut Env<'_>, m: &Membership) {
+        let g = m.group;
+        if !routable_group(g) {
+            return;
+        }
+        let exclude = m.mode == FilterMode::Exclude;
+        if exclude && env.config.is_ssm(g) {
+            env.event(
+                events::SSM_ASM_REFUSED,
+                format!(
+                    "{}: any-source membership for SSM group {g} ignored (RFC 4607)",
+                    m.ifindex
+                ),
+            );
+        }
+        let mut include = if exclude {
+            Vec::new()
+        } else {
+            m.sources.clone()
+        };
+        include.sort_unstable();
+        include.dedup();
+        let new = (exclude || !include.is_empty()).then_some(Member {
+            ifindex: m.ifindex,
+            exclude,
+            include,
+        });
+        let group = self.groups.entry(g).or_default();
+        let pos = group
+            .members
+            .binary_search_by_key(&m.ifindex, |x| x.ifindex);
+        let old = pos.ok().map(|p| group.members[p].clone());
+        if old == new {
+            self.gc_group(g);
+            return;
+        }
+        match (pos, &new) {
+            (Ok(p), Some(n)) => group.members[p] = n.clone(),
+            (Ok(p), None) => {
+                group.members.remove(p);
+                self.member_index.remove(&(m.ifindex, g));
+            }
+            (Err(p), Some(n)) => {
+                group.members.insert(p, n.clone());
+                self.member_index.insert((m.ifindex, g));
+            }
+            (Err(_), None) => {}
+        }
+        let dr = env.is_dr(m.ifindex);
+        let old_ex = old.as_ref().is_some_and(|o| o.exclude);
+        let new_ex = new.as_ref().is_some_and(|n| n.exclude);
+        if old_ex != new_ex {
+            self.touch(env, g, None, dr && new_ex);
+        }
+        let old_in = old.map(|o| o.include).unwrap_or_default();
+        let new_in = new.map(|n| n.include).unwrap_or_default();
+        for s in old_in.iter().filter(|s| new_in.binary_search(s).is_err()) {
+            self.touch(env, g, Some(*s), false);
+        }
+        for s in new_in.iter().filter(|s| old_in.binary_search(s).is_err()) {
+            self.touch(env, g, Some(*s), dr);
+        }
+        self.gc_group(g);
+    }
+
+    /// The shell's answer for a watched target (or a change of it).
+    pub fn rpf(&mut self, env: &mut Env<'_>, rpf: Rpf) {
+        let Some(w) = self.watches.get_mut(&rpf.target) else {
+            return;
+        };
+        if w.rpf == Some(rpf) {
+            return;
+        }
+        w.rpf = Some(rpf);
+        for (g, s) in w.users(rpf.target) {
+            self.refresh(env, g, s);
+        }
+    }
+
+    /// The router-wide configuration changed (`env.config` is the new one): RP(G) may have
+    /// changed for (*,G) entries (4.5.6: "RPF'(*,G) changes": a Prune(*,G) to the old
+    /// RPF'(*,G) for the old RP, a Join(*,G) to the new), groups may have gained an RP (or
+    /// left or entered the SSM range).
+    pub fn config_changed(&mut self, env: &mut Env<'_>) {
+        let groups: Vec<Ipv4Addr> = self.groups.keys().copied().collect();
+        for g in groups {
+            let new_rp = env.rp_for(g);
+            let group = self.groups.get_mut(&g).expect("listed");
+            match group.star.as_mut() {
+                Some(st) if st.rp != new_rp => {
+                    let old_rp = st.rp;
+                    if let (UpstreamState::Joined, Some((i, n)), Some(rp)) =
+                        (st.e.up.state, st.e.up.nbr, old_rp)
+                        && env.alive(Some((i, n)))
+                    {
+                        self.outbox.prune(i, n, g, EncodedSource::star_g(rp));
+                    }
+                    st.e.up.state = UpstreamState::NotJoined;
+                    st.e.up.nbr = None;
+                    self.timers
+                        .set(&mut st.e.up.jt, upstream::jt_ref(g, None), None);
+                    st.rp = new_rp;
+                    if let Some(rp) = old_rp {
+                        self.unwatch(env, rp, g, true);
+                    }
+                    if let Some(rp) = new_rp {
+                        self.watch(env, rp, g, true);
+                    }
+                    self.refresh_star(env, g);
+                }
+                Some(_) => self.refresh_star(env, g),
+                None => {
+                    let create = new_rp.is_some()
+                        && group
+                            .members
+                            .iter()
+                            .any(|m| m.exclude && env.is_dr(m.ifindex));
+                    if create {
+                        self.touch(env, g, None, true);
+                    }
+                }
+            }
+        }
+    }
+
+    /// An interface changed in what the TIB depends on ([`IfView`]).
+    pub fn interface_changed(
+        &mut self,
+        env: &mut Env<'_>,
+        i: IfIndex,
+        before: &IfView,
+        after: &IfView,
+    ) {
+        if before.running && !after.running {
+            // PIM stopped on I: its downstream state goes.
+            let keys: Vec<_> = self
+                .ds_index
+                .range((i, ADDR_MIN, None)..=(i, ADDR_MAX, Some(ADDR_MAX)))
+                .copied()
+                .collect();
+            for (_, g, s) in keys {
+                self.ds_no_info(env, i, g, s, false);
+            }
+        }
+        if before.is_dr != after.is_dr {
+            // I_am_DR(I) changed: pim_include of every group with local members on I.
+            let groups: Vec<Ipv4Addr> = self
+                .member_index
+                .range((i, ADDR_MIN)..=(i, ADDR_MAX))
+                .map(|(_, g)| *g)
+                .collect();
+            for g in groups {
+                let Some(m) = self
+                    .groups
+                    .get(&g)
+                    .and_then(|x| x.members.iter().find(|m| m.ifindex == i))
+                    .cloned()
+                else {
+                    continue;
+                };
+                if m.exclude {
+                    self.touch(env, g, None, after.is_dr);
+                }
+                for s in m.include {
+                    self.touch(env, g, Some(s), after.is_dr);
+                }
+            }
+        }
+        if before.neighbors != after.neighbors {
+            // A neighbour came, went or restarted: RPF'(X) of the entries whose RPF
+            // interface is I may have changed (4.5.6, 4.5.7 "RPF'(X) changes ... due to
+            // neighbour loss" and appearance).
+            let users: Vec<(Ipv4Addr, Option<Ipv4Addr>)> = self
+                .watches
+                .iter()
+                .filter(|(_, w)| w.rpf.is_some_and(|r| r.ifindex == Some(i)))
+                .flat_map(|(t, w)| w.users(*t))
+                .collect();
+            for &(g, s) in &users {
+                self.refresh(env, g, s);
+            }
+            // "RPF'(X) GenID changes": decrease JT(X) to t_override.
+            let restarted: Vec<Ipv4Addr> = after
+                .neighbors
+                .iter()
+                .filter(|(a, gen_id, _)| {
+                    before.neighbors.iter().any(|(b, old, _)| {
+                        b == a && old.is_some() && gen_id.is_some() && old != gen_id
+                    })
+                })
+                .map(|n| n.0)
+                .collect();
+            for n in restarted {
+                for &(g, s) in &users {
+                    self.decrease_jt_if(env, g, s, (i, n));
+                }
+            }
+        }
+    }
+
+    /// "See Prune(X) to RPF'(X)" / "RPF'(X) GenID changes" for entry X if RPF'(X) is `nbr`.
+    fn decrease_jt_if(&mut self, env: &mut Env<'_>, g: Ipv4Addr, s: Option<Ipv4Addr>, nbr: Nbr) {
+        let Some(group) = self.groups.get_mut(&g) else {
+            return;
+        };
+        let Some(enc) = group.enc(s) else {
+            return;
+        };
+        let Some(e) = group.entry_mut(s) else {
+            return;
+        };
+        if e.up.nbr != Some(nbr) || e.up.state != UpstreamState::Joined {
+            return;
+        }
+        let t = env.t_override(nbr.0);
+        let mut c = upstream::Ctx {
+            timers: &mut self.timers,
+            outbox: &mut self.outbox,
+            now: env.now,
+            t_periodic: env.t_periodic(),
+            group: g,
+            source: s,
+            enc,
+        };
+        e.up.decrease_jt(&mut c, t);
+    }
+
+    /// "See Join(X) to RPF'(X)" for entry X if RPF'(X) is `nbr`.
+    fn see_join_if(
+        &mut self,
+        env: &mut Env<'_>,
+        g: Ipv4Addr,
+        s: Option<Ipv4Addr>,
+        nbr: Nbr,
+        holdtime: u16,
+    ) {
+        let Some(group) = self.groups.get_mut(&g) else {
+            return;
+        };
+        let Some(enc) = group.enc(s) else {
+            return;
+        };
+        let Some(e) = group.entry_mut(s) else {
+            return;
+        };
+        if e.up.nbr != Some(nbr) || e.up.state != UpstreamState::Joined {
+            return;
+        }
+        let t = env
+            .t_suppressed(nbr.0)
+            .min(Duration::from_secs(u64::from(holdtime)));
+        let mut c = upstream::Ctx {
+            timers: &mut self.timers,
+            outbox: &mut self.outbox,
+            now: env.now,
+            t_periodic: env.t_periodic(),
+            group: g,
+            source: s,
+            enc,
+        };
+        e.up.see_join(&mut c, t);
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Join/Prune messages received (4.5)
+
+    /// A Join/Prune message from `src` on `i` (already accepted: ALL-PIM-ROUTERS, TTL 1).
+    /// Addressed to us: the downstream machines (4.5.2, 4.5.3). Addressed to another
+    /// router: the upstream machines of the entries whose RPF' it is (join suppression
+    /// and prune override, 4.5.6, 4.5.7).
+    pub fn receive_jp(&mut self, env: &mut Env<'_>, i: IfIndex, src: Ipv4Addr, jp: &JoinPrune) {
+        self.counters.jp_received += 1;
+        if env.nbr_primary(i, src).is_none() {
+            self.ignore(ignored::NOT_NEIGHBOR);
+            return;
+        }
+        let upstream = if env.own_addr(i) == Some(jp.upstream_neighbor) {
+            None
+        } else if let Some(u) = env.nbr_primary(i, jp.upstream_neighbor) {
+            Some((i, u))
+        } else {
+            self.ignore(ignored::UNKNOWN_UPSTREAM);
+            return;
+        };
+        for set in &jp.groups {
+            let g = set.group.group;
+            if set.group.mask_len != 32 || set.group.bidir || !routable_group(g) {
+                self.ignore(ignored::BAD_GROUP);
+                continue;
+            }
+            match upstream {
+                None => self.downstream_set(env, i, jp.holdtime, set),
+                Some(nbr) => self.upstream_set(env, nbr, jp.holdtime, set),
+            }
+        }
+    }
+
+    fn downstream_set(
+        &mut self,
+        env: &mut Env<'_>,
+        i: IfIndex,
+        holdtime: u16,
+        set: &JoinPruneGroup,
+    ) {
+        let g = set.group.group;
+        for j in &set.joins {
+            self.counters.joins_received += 1;
+            if j.mask_len != 32 {
+                self.ignore(ignored::BAD_SOURCE);
+            } else if j.is_star_g() {
+                // 4.5.2: "the router MUST check that the RP in the message matches RP(G)
+                // ... if not, the Join(*,G) is silently dropped"; none in the SSM range.
+                if env.config.is_ssm(g) {
+                    self.ignore(ignored::STAR_G_IN_SSM_RANGE);
+                } else if env.rp_for(g) != Some(j.source) {
+                    self.ignore(ignored::RP_MISMATCH);
+                } else if self.ensure_star(env, g) {
+                    self.ds_join(env, i, g, None, holdtime);
+                }
+            } else if j.is_sg() {
+                self.ensure_sg(env, g, j.source);
+                self.ds_join(env, i, g, Some(j.source), holdtime);
+            } else {
+                self.ignore(ignored::SG_RPT);
+            }
+        }
+        for p in &set.prunes {
+            self.counters.prunes_received += 1;
+            if p.mask_len != 32 {
+                self.ignore(ignored::BAD_SOURCE);
+            } else if p.is_star_g() {
+                self.ds_prune(env, i, g, None);
+            } else if p.is_sg() {
+                self.ds_prune(env, i, g, Some(p.source));
+            } else {
+                self.ignore(ignored::SG_RPT);
+            }
+        }
+    }
+
+    fn upstream_set(&mut self, env: &mut Env<'_>, nbr: Nbr, holdtime: u16, set: &JoinPruneGroup) {
+        let g = set.group.group;
+        if !self.groups.contains_key(&g) {
+            return;
+        }
+        for j in &set.joins {
+            if j.is_star_g() {
+                self.see_join_if(env, g, None, nbr, holdtime);
+            } else if j.is_sg() {
+                self.see_join_if(env, g, Some(j.source), nbr, holdtime);
+            }
+        }
+        for p in &set.prunes {
+            if p.is_star_g() {
+                self.decrease_jt_if(env, g, None, nbr);
+                // 4.5.7 "See Prune(*,G) to RPF'(S,G)".
+                let sources: Vec<Ipv4Addr> = self.groups[&g].sg.keys().copied().collect();
+                for s in sources {
+                    self.decrease_jt_if(env, g, Some(s), nbr);
+                }
+            } else {
+                // Prune(S,G), and 4.5.7 "See Prune(S,G,rpt) to RPF'(S,G)".
+                self.decrease_jt_if(env, g, Some(p.source), nbr);
+            }
+        }
+    }
+
+    /// "Receive Join(X)" on I (the entry exists).
+    fn ds_join(
+        &mut self,
+        env: &mut Env<'_>,
+        i: IfIndex,
+        g: Ipv4Addr,
+        s: Option<Ipv4Addr>,
+        holdtime: u16,
+    ) {
+        let Some(e) = self.groups.get_mut(&g).and_then(|x| x.entry_mut(s)) else {
+            return;
+        };
+        let pos = match e.oifs.binary_search_by_key(&i, |o| o.ifindex) {
+            Ok(p) => p,
+            Err(p) => {
+                e.oifs.insert(p, Oif::new(i));
+                self.ds_index.insert((i, g, s));
+                p
+            }
+        };
+        if e.oifs[pos].receive_join(&mut self.timers, g, s, env.now, holdtime) {
+            self.refresh(env, g, s);
+        }
+    }
+
+    /// "Receive Prune(X)" on I: PPT(X,I) is J/P_Override_Interval(I) with more than one
+    /// neighbour on I, else zero: then the interface is pruned at once.
+    fn ds_prune(&mut self, env: &mut Env<'_>, i: IfIndex, g: Ipv4Addr, s: Option<Ipv4Addr>) {
+        let ppt = if env.neighbor_count(i) > 1 {
+            env.jp_override_interval(i)
+        } else {
+            Duration::ZERO
+        };
+        let Some(oif) = self
+            .groups
+            .get_mut(&g)
+            .and_then(|x| x.entry_mut(s))
+            .and_then(|e| e.oif_mut(i))
+        else {
+            return;
+        };
+        if oif.receive_prune(&mut self.timers, g, s, env.now, ppt) && ppt.is_zero() {
+            self.ds_no_info(env, i, g, s, false);
+        }
+    }
+
+    /// The downstream state of X on I goes to NoInfo (ET or PPT expired, or PIM stopped on
+    /// I). After a PPT expiry with more than one neighbour on I, a PruneEcho(X) (a Prune
+    /// with our own address as Upstream Neighbor, 4.5.2) is sent so that a downstream
+    /// router whose Join was lost gets another chance to override.
+    fn ds_no_info(
+        &mut self,
+        env: &mut Env<'_>,
+        i: IfIndex,
+        g: Ipv4Addr,
+        s: Option<Ipv4Addr>,
+        echo: bool,
+    ) {
+        let Some(group) = self.groups.get_mut(&g) else {
+            return;
+        };
+        let enc = group.enc(s);
+        let Some(e) = group.entry_mut(s) else {
+            return;
+        };
+        let Ok(pos) = e.oifs.binary_search_by_key(&i, |o| o.ifindex) else {
+            return;
+        };
+        let mut oif = e.oifs.remove(pos);
+        oif.enter_no_info(&mut self.timers, g, s);
+        self.ds_index.remove(&(i, g, s));
+        if echo
+            && env.neighbor_count(i) > 1
+            && let (Some(own), Some(enc)) = (env.own_addr(i), enc)
+        {
+            self.outbox.prune(i, own, g, enc);
+        }
+        self.refresh(env, g, s);
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Timers
+
+    /// Run every TIB timer due at `env.now`.
+    pub fn on_timeout(&mut self, env: &mut Env<'_>) {
+        while let Some((_, r)) = self.timers.pop_due(env.now) {
+            let (g, s) = (r.group, r.source);
+            let Some(group) = self.groups.get_mut(&g) else {
+                continue;
+            };
+            let enc = group.enc(s);
+            let Some(e) = group.entry_mut(s) else {
+                continue;
+            };
+            match r.kind {
+                TimerKind::Jt => {
+                    e.up.jt = None;
+                    let Some(enc) = enc else {
+                        continue;
+                    };
+                    let mut c = upstream::Ctx {
+                        timers: &mut self.timers,
+                        outbox: &mut self.outbox,
+                        now: env.now,
+                        t_periodic: env.t_periodic(),
+                        group: g,
+                        source: s,
+                        enc,
+                    };
+                    e.up.jt_expired(&mut c);
+                }
+                TimerKind::Et(i) => {
+                    if let Some(o) = e.oif_mut(i) {
+                        o.et = None;
+                    }
+                    self.ds_no_info(env, i, g, s, false);
+                }
+                TimerKind::Ppt(i) => {
+                    if let Some(o) = e.oif_mut(i) {
+                        o.ppt = None;
+                    }
+                    self.ds_no_info(env, i, g, s, true);
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Snapshot
+
+    pub fn snapshot(
+        &self,
+        now: Instant,
+        config: &Config,
+        ifs: &BTreeMap<IfIndex, Interface>,
+    ) -> TibSnapshot {
+        let ms = |t: Option<Instant>| t.map(|t| millis(now.until(t)));
+        let entry = |group: &Group, s: Option<Ipv4Addr>, e: &Entry, target: Option<Ipv4Addr>| {
+            let rpf = self.rpf_of(target);
+            let mut ifaces: BTreeSet<IfIndex> = e.oifs.iter().map(|o| o.ifindex).collect();
+            let local = |i: IfIndex| {
+                group.members.iter().any(|m| {
+                    m.ifindex == i
+                        && match s {
+                            None => m.exclude,
+                            Some(s) => m.include.binary_search(&s).is_ok(),
+                        }
+                })
+            };
+            ifaces.extend(
+                group
+                    .members
+                    .iter()
+                    .map(|m| m.ifindex)
+                    .filter(|&i| local(i)),
+            );
+            EntrySnapshot {
+                source: s,
+                upstream: UpstreamSnapshot {
+                    state: e.up.state,
+                    join_timer_ms: ms(e.up.jt),
+                    rpf_interface: rpf_interface(rpf.as_ref()),
+                    mrib_next_hop: rpf.and_then(|r| r.neighbor),
+                    rpf_neighbor: e.up.nbr.map(|n| n.1),
+                    local: rpf.is_some_and(|r| r.local),
+                    rpf_known: rpf.is_some(),
+                },
+                interfaces: ifaces
+                    .into_iter()
+                    .map(|i| {
+                        let o = e.oifs.iter().find(|o| o.ifindex == i);
+                        DownstreamSnapshot {
+                            ifindex: i,
+                            state: o
+                                .map_or(crate::downstream::DownstreamState::NoInfo, |o| o.state),
+                            expiry_ms: o.and_then(|o| ms(o.et)),
+                            prune_pending_ms: o.and_then(|o| ms(o.ppt)),
+                            local_members: local(i),
+                            i_am_dr: ifs.get(&i).is_some_and(Interface::is_dr),
+                        }
+                    })
+                    .collect(),
+                immediate_olist: e.olist.clone(),
+                forwarding: e.fwd.as_ref().map(|f| ForwardingSnapshot {
+                    iif: f.iif,
+                    oifs: f.oifs.iter().copied().collect(),
+                }),
+            }
+        };
+        TibSnapshot {
+            groups: self
+                .groups
+                .iter()
+                .map(|(g, group)| GroupSnapshot {
+                    group: *g,
+                    rp: group
+                        .star
+                        .as_ref()
+                        .map_or_else(|| rp_for(config, *g), |st| st.rp),
+                    ssm: config.is_ssm(*g),
+                    star_g: group
+                        .star
+                        .as_ref()
+                        .map(|st| entry(group, None, &st.e, st.rp)),
+                    sources: group
+                        .sg
+                        .iter()
+                        .map(|(s, e)| entry(group, Some(*s), e, Some(*s)))
+                        .collect(),
+                })
+                .collect(),
+            rpf_watches: self.watches.keys().copied().collect(),
+            counters: TibCounters {
+                jp_received: self.counters.jp_received,
+                joins_received: self.counters.joins_received,
+                prunes_received: self.counters.prunes_received,
+                ignored: self
+                    .counters
+                    .ignored
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), *v))
+                    .collect(),
+                jp_sent: self.outbox.messages_sent,
+                joins_sent: self.outbox.joins_sent,
+                prunes_sent: self.outbox.prunes_sent,
+                timers: self.timers.len() as u64,
+            },
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,289 @@
+//! PIM-SM joins and prunes across a chain of real `mrouterd` routers, with the Linux kernel
+//! as the IGMP host and real traffic: SSM source trees from IGMPv3 INCLUDE membership, and
+//! the (*,G) shared tree with the RP at the source's first hop.
+//!
+//!   src (10.0.1.1) -- r1 -- r2 -- r3 -- rcv (10.0.4.2)
+//!          eth0 10.0.1.2 | eth1  eth0 | eth1  eth0 | eth1 10.0.4.1
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use testbed::{Net, Proc, bin_path, wait_until};
+use tools::mcast::report::Report;
+
+fn net(topology: &str) -> Net {
+    Net::from_toml(topology).unwrap_or_else(|e| {
+        panic!("cannot build the test topology (these tests need root and iproute2): {e:#}")
+    })
+}
+
+fn mcast() -> String {
+    bin_path("mcast")
+        .expect("mcast binary")
+        .display()
+        .to_string()
+}
+
+fn recv(net: &Net, node: &str, group: &str, secs: f64, extra: &[&str]) -> Proc {
+    let m = mcast();
+    let d = secs.to_string();
+    let mut argv = vec![
+        m.as_str(),
+        "recv",
+        "--group",
+        group,
+        "--duration",
+        &d,
+        "--json",
+    ];
+    argv.extend_from_slice(extra);
+    let mut p = net.node(node).spawn(&argv).expect("start mcast recv");
+    let joined = p.stdout_lines().next();
+    assert!(
+        joined.as_deref().is_some_and(|l| l.contains("\"joined\"")),
+        "{joined:?} {}",
+        p.stderr()
+    );
+    p
+}
+
+fn send(net: &Net, node: &str, group: &str, rate: u32, count: u32) -> Proc {
+    let m = mcast();
+    let (r, c) = (rate.to_string(), count.to_string());
+    net.node(node)
+        .spawn(&[
+            &m, "send", "--group", group, "--rate", &r, "--count", &c, "--ttl", "16",
+        ])
+        .expect("start mcast send")
+}
+
+fn report(p: Proc) -> Report {
+    let out = p.wait().expect("mcast recv finishes");
+    assert!(out.success(), "mcast recv failed: {}", out.stderr);
+    let line = out
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| l.contains("\"report\""))
+        .expect("a report");
+    serde_json::from_str(line).unwrap()
+}
+
+/// Forwarding outputs of a router's MRIB entry, with its origin.
+fn mroute(net: &Net, router: &str, source: &str, group: &str) -> Option<(String, Vec<String>)> {
+    let v = net.ctl_json(router, &["show", "mroutes"]).unwrap();
+    v["mroutes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["source"] == source && m["group"] == group)
+        .map(|m| {
+            (
+                m["origin"]["kind"].as_str().unwrap_or("?").to_owned(),
+                m["oifs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|o| o["state"] == "forwarding")
+                    .map(|o| o["interface"].as_str().unwrap().to_owned())
+                    .collect(),
+            )
+        })
+}
+
+fn chain(extra_global: &str) -> String {
+    let pim = "pim = { hello_period = 1, triggered_hello_delay = 0.1 }";
+    let igmp = "igmp = { query_interval = 2, query_response_interval = 1, last_member_query_interval = 0.2 }";
+    let mut t = String::from("[[host]]\nname = \"src\"\n[[host]]\nname = \"rcv\"\n");
+    for r in ["r1", "r2", "r3"] {
+        t.push_str(&format!(
+            "[[router]]\nname = \"{r}\"\n[router.mrouterd]\n{extra_global}\n"
+        ));
+        let ifaces = match r {
+            "r1" => format!("{{ name = \"eth1\", protocols = [\"pim\"], {pim} }}"),
+            "r2" => format!(
+                "{{ name = \"eth0\", protocols = [\"pim\"], {pim} }}, {{ name = \"eth1\", protocols = [\"pim\"], {pim} }}"
+            ),
+            _ => format!(
+                "{{ name = \"eth0\", protocols = [\"pim\"], {pim} }}, {{ name = \"eth1\", protocols = [\"igmp\", \"pim\"], {pim}, {igmp} }}"
+            ),
+        };
+        t.push_str(&format!("interface = [ {ifaces} ]\n"));
+    }
+    for (a, b) in [("src", "r1"), ("r1", "r2"), ("r2", "r3"), ("r3", "rcv")] {
+        t.push_str(&format!("[[link]]\nnodes = [\"{a}\", \"{b}\"]\n"));
+    }
+    t
+}
+
+fn neighbours_up(net: &Net) -> bool {
+    let n = |r: &str| -> usize {
+        let v: Value = net.ctl_json(r, &["show", "pim"]).unwrap();
+        v["pim"]["interfaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["neighbors"].as_array().map_or(0, Vec::len))
+            .sum()
+    };
+    n("r1") == 1 && n("r2") == 2 && n("r3") == 1
+}
+
+#[test]
+fn ssm_source_tree_from_an_igmpv3_include_join_and_prune_on_leave() {
+    let net = net(&chain(""));
+    assert!(
+        wait_until(Duration::from_secs(5), || neighbours_up(&net)),
+        "PIM adjacencies"
+    );
+    // rcv joins (10.0.1.1, 232.1.1.1): IGMPv3 INCLUDE -> (S,G) Joins r3 -> r2 -> r1.
+    let rx = recv(&net, "rcv", "232.1.1.1", 4.0, &["--source", "10.0.1.1"]);
+    let joined_at = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(3), || mroute(
+            &net,
+            "r1",
+            "10.0.1.1",
+            "232.1.1.1"
+        )
+        .is_some_and(|(_, o)| o == ["eth1"])),
+        "r1 forwards towards r2: {:?}",
+        mroute(&net, "r1", "10.0.1.1", "232.1.1.1")
+    );
+    let join_latency = joined_at.elapsed();
+    assert!(
+        join_latency < Duration::from_secs(2),
+        "joins are event-driven: {join_latency:?}"
+    );
+    // The human tables show the state: r2 joined upstream towards r1, r2's eth1 joined
+    // downstream by r3.
+    let up = net.ctl("r2", &["show", "pim", "upstream"]).unwrap();
+    assert!(
+        up.lines()
+            .any(|l| l.contains("10.0.1.1") && l.contains("joined") && l.contains("10.0.2.1")),
+        "{up}"
+    );
+    let join = net.ctl("r2", &["show", "pim", "join"]).unwrap();
+    assert!(
+        join.lines()
+            .any(|l| l.starts_with("eth1") && l.contains("join")),
+        "{join}"
+    );
+    let tx = send(&net, "src", "232.1.1.1", 100, 200);
+    let r = report(rx);
+    drop(tx);
+    assert!(r.unique >= 190, "SSM delivery through three routers: {r:?}");
+    for router in ["r1", "r2", "r3"] {
+        let (origin, _) = mroute(&net, router, "10.0.1.1", "232.1.1.1").expect("an (S,G) entry");
+        assert_eq!(origin, "pim", "{router}");
+    }
+    // The receiver left: its IGMP leave prunes the branch back to r1.
+    assert!(
+        wait_until(Duration::from_secs(5), || mroute(
+            &net,
+            "r1",
+            "10.0.1.1",
+            "232.1.1.1"
+        )
+        .is_none_or(|(_, o)| o.is_empty())),
+        "the prune reached r1: {:?}",
+        mroute(&net, "r1", "10.0.1.1", "232.1.1.1")
+    );
+}
+
+#[test]
+fn asm_shared_tree_with_the_rp_at_the_first_hop() {
+    let net = net(&chain(
+        "pim = { rp = [ { group = \"239.0.0.0/8\", address = \"10.0.1.2\" } ] }",
+    ));
+    assert!(
+        wait_until(Duration::from_secs(5), || neighbours_up(&net)),
+        "PIM adjacencies"
+    );
+    let rx = recv(&net, "rcv", "239.1.2.3", 4.0, &[]);
+    // (*,G) Joins towards the RP (r1): r1 has (*,G) state with r2 in its olist.
+    assert!(
+        wait_until(Duration::from_secs(3), || {
+            let v = net.ctl_json("r1", &["show", "mroutes"]).unwrap();
+            v["pim_star"]["239.1.2.3"]["oifs"] == serde_json::json!(["eth1"])
+        }),
+        "{}",
+        net.ctl_json("r1", &["show", "mroutes"]).unwrap()
+    );
+    let tx = send(&net, "src", "239.1.2.3", 100, 200);
+    let r = report(rx);
+    drop(tx);
+    assert!(r.unique >= 180, "shared-tree delivery: {r:?}");
+    for router in ["r1", "r2", "r3"] {
+        let (origin, oifs) =
+            mroute(&net, router, "10.0.1.1", "239.1.2.3").expect("an entry per source");
+        assert_eq!(
+            (origin.as_str(), oifs),
+            ("pim-star-g", vec!["eth1".to_owned()]),
+            "{router}"
+        );
+    }
+}
+
+#[test]
+fn ssm_joins_cross_frr_pimd_in_the_middle() {
+    // src -- r1 (mrouterd) -- f2 (FRR pimd) -- r3 (mrouterd) -- rcv
+    let pim = "pim = { hello_period = 1, triggered_hello_delay = 0.1 }";
+    let igmp = "igmp = { query_interval = 2, query_response_interval = 1, last_member_query_interval = 0.2 }";
+    let topo = format!(
+        "[options]\nstart_routers = false\n[[host]]\nname = \"src\"\n[[host]]\nname = \"rcv\"\n[[router]]\nname = \"f2\"\n\
+         [[router]]\nname = \"r1\"\n[router.mrouterd]\ninterface = [ {{ name = \"eth1\", protocols = [\"pim\"], {pim} }} ]\n\
+         [[router]]\nname = \"r3\"\n[router.mrouterd]\ninterface = [ {{ name = \"eth0\", protocols = [\"pim\"], {pim} }}, \
+         {{ name = \"eth1\", protocols = [\"igmp\", \"pim\"], {pim}, {igmp} }} ]\n\
+         [[link]]\nnodes = [\"src\", \"r1\"]\n[[link]]\nnodes = [\"r1\", \"f2\"]\n[[link]]\nnodes = [\"f2\", \"r3\"]\n\
+         [[link]]\nnodes = [\"r3\", \"rcv\"]\n"
+    );
+    let net = net(&topo);
+    // f2 is a router of the topology (it forwards, and has routes to every subnet) that
+    // runs FRR instead of mrouterd.
+    net.start_router("r1").unwrap();
+    net.start_router("r3").unwrap();
+    let frr = testbed::frr::Frr::start(
+        &net,
+        "f2",
+        "interface eth0\n ip pim\n ip pim hello 1 4\ninterface eth1\n ip pim\n ip pim hello 1 4\n",
+    )
+    .expect("FRR pimd");
+    let frr_neighbors = || {
+        frr.json("show ip pim neighbor json")
+            .map(|v| v["eth0"]["10.0.2.1"].is_object() && v["eth1"]["10.0.3.2"].is_object())
+            .unwrap_or(false)
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), frr_neighbors),
+        "{}",
+        frr.vtysh("show ip pim neighbor").unwrap_or_default()
+    );
+    let rx = recv(&net, "rcv", "232.9.9.9", 5.0, &["--source", "10.0.1.1"]);
+    // r3's (S,G) Join goes to FRR, FRR's goes to r1.
+    assert!(
+        wait_until(Duration::from_secs(4), || mroute(
+            &net,
+            "r1",
+            "10.0.1.1",
+            "232.9.9.9"
+        )
+        .is_some_and(|(_, o)| o == ["eth1"])),
+        "FRR propagated the join to r1: {:?}\nFRR: {}\n{}\nr3: {}\nFRR log: {}",
+        mroute(&net, "r1", "10.0.1.1", "232.9.9.9"),
+        frr.vtysh("show ip pim join").unwrap_or_default(),
+        frr.vtysh("show ip pim upstream").unwrap_or_default(),
+        net.ctl_json("r3", &["show", "pim"])
+            .map(|v| v["pim"]["tib"].to_string())
+            .unwrap_or_default(),
+        frr.pimd_log()
+    );
+    let tx = send(&net, "src", "232.9.9.9", 100, 200);
+    let r = report(rx);
+    drop(tx);
+    assert!(
+        r.unique >= 180,
+        "delivery through FRR: {r:?}\n{}",
+        frr.vtysh("show ip mroute").unwrap_or_default()
+    );
+}
