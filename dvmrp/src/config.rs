@@ -1,0 +1,92 @@
+//! DVMRP configuration, with the defaults of draft-ietf-idmr-dvmrp-v3-11 (appendix A,
+//! "Table 2 - Parameter Summary", and sections 3.2, 3.4.5, 3.4.7, 3.4.8).
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::packet;
+
+/// Per-interface DVMRP settings.
+///
+/// The route timers of a learned route (`route_expiration`, `hold_down`,
+/// `garbage_collection`) are those of the interface it was learned on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InterfaceConfig {
+    /// Interface metric (3.4, 3.4.3), default 1: added to the metric of every route received
+    /// here, and the metric of the interface's own subnet. 1..=31 (taken as 1 if 0, 31 if
+    /// larger).
+    pub metric: u8,
+    /// Probe Interval (3.2, appendix A), default 10 s.
+    pub probe_interval: Duration,
+    /// Neighbor Time-out Interval (3.2, appendix A), default 35 s.
+    pub neighbor_timeout: Duration,
+    /// Route Report Interval (3.4.5, appendix A), default 60 s.
+    pub report_interval: Duration,
+    /// Route Expiration Time (3.4.7, appendix A), default 140 s (2 x report interval + 20):
+    /// a learned route not refreshed for this long expires and goes into hold-down.
+    pub route_expiration: Duration,
+    /// Route Hold-down (3.4.8, appendix A), default 120 s (2 x report interval): how long a
+    /// route deleted because an infinity metric was received, its neighbour was lost or
+    /// this interface went down is still advertised with metric infinity.
+    pub hold_down: Duration,
+    /// Garbage collection time, default 260 s (route expiration + hold-down): an expired
+    /// route is removed this long after it was last refreshed. Taken as `route_expiration`
+    /// if shorter.
+    pub garbage_collection: Duration,
+}
+
+impl Default for InterfaceConfig {
+    fn default() -> Self {
+        InterfaceConfig {
+            metric: 1,
+            probe_interval: Duration::from_secs(10),
+            neighbor_timeout: Duration::from_secs(35),
+            report_interval: Duration::from_secs(60),
+            route_expiration: Duration::from_secs(140),
+            hold_down: Duration::from_secs(120),
+            garbage_collection: Duration::from_secs(260),
+        }
+    }
+}
+
+impl InterfaceConfig {
+    /// The metric as used: 1..=31.
+    pub fn effective_metric(&self) -> u8 {
+        self.metric.clamp(1, packet::INFINITY - 1)
+    }
+
+    /// The garbage collection time as used: at least `route_expiration`.
+    pub fn effective_garbage_collection(&self) -> Duration {
+        self.garbage_collection.max(self.route_expiration)
+    }
+}
+
+/// Router-wide DVMRP settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Config {
+    /// Networks announced as directly connected (network, prefix length), e.g. subnets of
+    /// interfaces that do not run DVMRP. They have no upstream interface.
+    pub extra_routes: Vec<(Ipv4Addr, u8)>,
+    /// The metric the extra routes are announced with, default 1 (1..=31).
+    pub extra_route_metric: u8,
+    /// Minimum Flash Update Interval (3.4.5, appendix A), default 5 s: triggered updates
+    /// are never sent more often than this.
+    pub min_flash_update_interval: Duration,
+    /// Longest Route Report sent (DVMRP message, IP header excluded), default
+    /// [`packet::MAX_LEN_576`] (516 octets: a 576-octet datagram with the largest IP
+    /// header, exactly mrouted's limit).
+    pub max_report_len: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            extra_routes: Vec::new(),
+            extra_route_metric: 1,
+            min_flash_update_interval: Duration::from_secs(5),
+            max_report_len: packet::MAX_LEN_576,
+        }
+    }
+}
