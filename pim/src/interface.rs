@@ -220,6 +220,9 @@ impl Interface {
                 counters.received(kinds::JOIN_PRUNE);
                 return Some(jp);
             }
+            // Register and Register-Stop are acted on only when unicast (4.9.3, 4.9.4; see
+            // `Pim::handle`): multicast ones, like the message types not implemented yet,
+            // are only counted.
             other => {
                 counters.received(kinds::of(&other));
                 return None;
@@ -241,6 +244,12 @@ impl Interface {
         counters.received(kinds::HELLO);
         run.handle_hello(now, pkt.src, &hello, rng, out);
         None
+    }
+
+    /// Count a message accepted outside [`Interface::handle_packet`] (unicast Register and
+    /// Register-Stop).
+    pub fn count_received(&mut self, kind: &'static str) {
+        self.counters.received(kind);
     }
 
     /// What the TIB depends on (4.5, 4.1.6): whether PIM runs, `I_am_DR(I)`, and the

@@ -14,10 +14,61 @@
 //! * `snapshot`: what `show pim` prints;
 //! * `tib`: the Tree Information Base (4.1) for (*,G) and (S,G) Join/Prune state, with
 //!   `macros` (the olists of 4.1.6, JoinDesired, RPF'), `downstream` (4.5.2, 4.5.3),
-//!   `upstream` (4.5.6, 4.5.7), `jp` (building Join/Prune messages, 4.9.5) and `timers`.
+//!   `upstream` (4.5.6, 4.5.7), `jp` (building Join/Prune messages, 4.9.5) and `timers`;
+//!   the TIB also holds the Keepalive Timer KAT(S,G) (4.1.1, 4.2.1), SPTbit(S,G) (4.2.2)
+//!   and the Register handling of the DR (4.4.1) and the RP (4.4.2);
+//! * [`register`]: the Register state machine (4.4.1) and the Register timers of 4.11.
 //!
-//! Next: (S,G,rpt) state (4.5.4, 4.5.5, 4.5.8, 4.5.9), Register (4.4), Assert (4.6),
-//! keepalive and SPT switchover (4.2.2), BSR.
+//! Next: (S,G,rpt) state (4.5.4, 4.5.5, 4.5.8, 4.5.9), Assert (4.6), SPT switchover at
+//! last-hop routers (`SwitchToSptDesired`, 4.2.2), PMBRs (the Register B bit), BSR.
+//!
+//! # Register (4.4) and keepalive in this crate
+//!
+//! * The shell tells the register VIF (`pimreg`) with [`Pim::set_register_vif`].
+//! * **DR (4.4.1).** The kernel's NOCACHE upcall for a new (S,G) (`Input::Upcall` with
+//!   `UpcallKind::NoCache`) on an interface where we are the DR, for a directly connected
+//!   S (its RPF has no next hop; if RPF(S) is not known yet, state is made and dropped once
+//!   the answer says otherwise) of an ASM group whose RP is another router, makes (S,G)
+//!   state with KAT(S,G) = Keepalive_Period and watches S and RP(G).
+//!   `CouldRegister(S,G)` = `I_am_DR(RPF_interface(S)) AND KeepaliveTimer(S,G) running AND
+//!   DirectlyConnected(S)` (and RP(G) known and not us) drives the Register state machine
+//!   (see [`register`]); in Join state the (S,G) Forward intent has the register VIF among
+//!   its oifs, and each packet the kernel hands over from it (`UpcallKind::WholePacket`) is
+//!   sent in the same `handle` call in a Register to RP(G) (out of RPF_interface(RP(G)), TTL
+//!   64) unless it is longer than `max_register_payload(1500)` (dropped, counted
+//!   `register_too_big`). A Register-Stop (unicast to us; source 0.0.0.0: every source of
+//!   G) moves Join/Join-Pending to Prune with RST = rand(0.5, 1.5) x
+//!   Register_Suppression_Time - Register_Probe_Time; RST expiry in Prune sends a
+//!   Null-Register ([`packet::Register::null`]) and waits Register_Probe_Time in
+//!   Join-Pending before registering again.
+//! * **The RP is the DR of a source**: no (S,G) state and no Register; the (*,G) intent
+//!   (iif the register VIF, or None without one: any source arriving on its RPF interface)
+//!   forwards it natively.
+//! * **RP (4.4.2).** A Register whose destination is RP(G) (the destination is one of our
+//!   addresses, so that is `I_am_RP(G)`) makes (S,G) state. `SwitchToSptDesired(S,G)` is
+//!   always TRUE at the RP: a Register-Stop goes back to the Register's source in the same
+//!   call if SPTbit(S,G) is set or `inherited_olist(S,G)` is empty, and KAT(S,G) is set to
+//!   RP_Keepalive_Period then, else to Keepalive_Period. While KAT runs and
+//!   `inherited_olist(S,G)` is not empty, `JoinDesired(S,G)` (4.5.7) is true: the RP joins
+//!   the source tree. The kernel decapsulates Registers into the register VIF by itself:
+//!   the RP's (*,G) intents, and its (S,G) intents before SPTbit(S,G), have the register VIF
+//!   as iif (the (S,G) one forwarding to `inherited_olist(S,G,rpt)`, 4.2); once SPTbit(S,G)
+//!   is set, the (S,G) intent takes RPF_interface(S) and `inherited_olist(S,G)`. A Register
+//!   to an address that is not RP(G) (or for an SSM group) is not acted on (counted
+//!   `not_rp`) and, as 4.4.2 says, answered with a Register-Stop. The B bit is ignored.
+//! * **Keepalive (4.1.1, 4.2.1) from kernel counters.** `Input::MfcStats` for an (S,G) with
+//!   state: a packet counter that grew since the last sample (a counter that went down is a
+//!   new kernel entry and counts whole) means data arrived, as far as the kernel's counter
+//!   tells (it also counts packets that arrived on a wrong interface). At the RP the data
+//!   Registers received since the last sample are subtracted first (the kernel counts the
+//!   packets it decapsulates into the same entry), so that only native traffic counts. Data
+//!   arriving restarts KAT(S,G) with Keepalive_Period if S is directly connected or the
+//!   upstream state is Joined with a non-empty `inherited_olist(S,G)`, and runs
+//!   `Update_SPTbit(S,G, RPF_interface(S))` (4.2.2, without the assert clause). KAT expiry
+//!   takes away what existed only because of it: Register state goes to NoInfo, SPTbit is
+//!   cleared, the intent changes or is withdrawn, RP(G) is no longer watched for it.
+//! * Register and Register-Stop are acted on when unicast to us, whatever the TTL and
+//!   interface (PIM need not run there); sent to a multicast address they are only counted.
 //!
 //! # Join/Prune (4.5) in this crate
 //!
@@ -82,6 +133,7 @@ mod interface;
 mod jp;
 mod macros;
 mod neighbor;
+pub mod register;
 mod rng;
 mod snapshot;
 mod tib;
@@ -92,7 +144,8 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use common::{Action, IfIndex, Input, Instant, InterfaceChange, Protocol};
+use common::proto::UpcallKind;
+use common::{Action, IfIndex, Input, Instant, InterfaceChange, Protocol, RxPacket};
 
 pub use downstream::DownstreamState;
 use interface::{IfView, Interface, Link};
@@ -101,12 +154,13 @@ pub use neighbor::{
     ALL_PIM_ROUTERS, DEFAULT_HELLO_HOLDTIME, HOLDTIME_INFINITE, PROPAGATION_DELAY_DEFAULT,
     T_OVERRIDE_DEFAULT,
 };
+pub use register::RegisterState;
 pub use snapshot::{
     DownstreamSnapshot, EntrySnapshot, ForwardingSnapshot, GroupSnapshot, InterfaceSnapshot,
-    NeighborSnapshot, Snapshot, TibCounters, TibSnapshot, UpstreamSnapshot,
+    NeighborSnapshot, RegisterCounters, Snapshot, TibCounters, TibSnapshot, UpstreamSnapshot,
 };
-pub use tib::ignored;
 use tib::{Env, Tib};
+pub use tib::{ignored, register_drops};
 pub use upstream::UpstreamState;
 
 /// `Event::what` values.
@@ -284,6 +338,54 @@ impl Pim {
         self.tib.flush(&mut env);
     }
 
+    /// The kernel's register VIF (`pimreg`), or None when there is none (4.4). The DR puts
+    /// it into the (S,G) forwarding intent in Register state Join and sends what the kernel
+    /// hands over from it ([`UpcallKind::WholePacket`]) in Registers; the RP uses it as
+    /// the iif of its (*,G) intents (and of (S,G) intents before SPTbit(S,G)), because the
+    /// kernel decapsulates Registers into it.
+    pub fn set_register_vif(&mut self, now: Instant, vif: Option<IfIndex>) -> Vec<Action> {
+        let mut out = self.on_timeout(now);
+        let mut env = Env {
+            now,
+            config: &self.config,
+            ifs: &self.interfaces,
+            rng: &mut self.rng,
+            out: &mut out,
+        };
+        self.tib.set_register_vif(&mut env, vif);
+        self.tib.flush(&mut env);
+        out
+    }
+
+    /// A unicast PIM message: Register (to the RP) and Register-Stop (to the DR) are
+    /// accepted whatever the TTL and interface (4.4, 4.9.3, 4.9.4); anything else goes
+    /// to the interface, which refuses it. Returns false if not handled here.
+    fn unicast(&mut self, now: Instant, pkt: &RxPacket<'_>, out: &mut Vec<Action>) -> bool {
+        let msg = match packet::parse(pkt.payload) {
+            Ok(m @ (packet::Message::Register(_) | packet::Message::RegisterStop(_))) => m,
+            _ => return false,
+        };
+        if let Some(iface) = self.interfaces.get_mut(&pkt.ifindex) {
+            iface.count_received(kinds::of(&msg));
+        }
+        let mut env = Env {
+            now,
+            config: &self.config,
+            ifs: &self.interfaces,
+            rng: &mut self.rng,
+            out,
+        };
+        match &msg {
+            packet::Message::Register(r) => {
+                self.tib
+                    .receive_register(&mut env, pkt.ifindex, pkt.src, pkt.dst, r);
+            }
+            packet::Message::RegisterStop(rs) => self.tib.receive_register_stop(&mut env, rs),
+            _ => {}
+        }
+        true
+    }
+
     /// The router-wide configuration.
     pub fn config(&self) -> &config::Config {
         &self.config
@@ -395,6 +497,7 @@ impl Protocol for Pim {
     fn handle(&mut self, now: Instant, input: Input<'_>) -> Vec<Action> {
         let mut out = self.on_timeout(now);
         match input {
+            Input::Packet(pkt) if !pkt.dst.is_multicast() && self.unicast(now, &pkt, &mut out) => {}
             Input::Packet(pkt) => {
                 let jp = self
                     .with_interface(now, pkt.ifindex, false, &mut out, |iface, rng, out| {
@@ -452,8 +555,43 @@ impl Protocol for Pim {
                 };
                 self.tib.rpf(&mut env, rpf);
             }
-            // Upcalls and MFC statistics: Register and keepalive, later parts (4.4, 4.2.2).
-            Input::Upcall { .. } | Input::MfcStats { .. } => {}
+            Input::Upcall {
+                kind,
+                ifindex,
+                key,
+                packet,
+            } => {
+                let mut env = Env {
+                    now,
+                    config: &self.config,
+                    ifs: &self.interfaces,
+                    rng: &mut self.rng,
+                    out: &mut out,
+                };
+                match (kind, key.source) {
+                    (UpcallKind::NoCache, Some(s)) => {
+                        self.tib.nocache(&mut env, ifindex, s, key.group);
+                    }
+                    (UpcallKind::WholePacket, Some(s)) => {
+                        self.tib
+                            .whole_packet(&mut env, ifindex, s, key.group, packet);
+                    }
+                    // WRONGVIF / WRVIFWHOLE: Assert (4.6), a later part.
+                    _ => {}
+                }
+            }
+            Input::MfcStats { key, packets, .. } => {
+                if let Some(s) = key.source {
+                    let mut env = Env {
+                        now,
+                        config: &self.config,
+                        ifs: &self.interfaces,
+                        rng: &mut self.rng,
+                        out: &mut out,
+                    };
+                    self.tib.mfc_stats(&mut env, s, key.group, packets);
+                }
+            }
         }
         self.flush(now, &mut out);
         out

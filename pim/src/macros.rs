@@ -5,7 +5,7 @@
 //! Not yet (later parts): `lost_assert` (4.6; taken as empty), `joins(*,*,RP)` (removed by
 //! RFC 7761), `prunes(S,G,rpt)` and `pim_exclude(S,G)` (they need (S,G,rpt) state: the
 //! EXCLUDE source lists of IGMP are therefore ignored, an EXCLUDE membership is a plain
-//! (*,G) membership), and the keepalive part of `JoinDesired(S,G)` (4.2.2).
+//! (*,G) membership).
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -114,11 +114,26 @@ pub(crate) fn inherited_olist_sg(
     union_minus(immediate_sg, immediate_star_g, iif)
 }
 
-/// `JoinDesired(*,G)` (4.5.6): `immediate_olist(*,G) != NULL` (and RP(G) known);
-/// `JoinDesired(S,G)` (4.5.7): `immediate_olist(S,G) != NULL` (the keepalive part of
-/// 4.5.7 comes with 4.2.2).
+/// `JoinDesired(*,G)` (4.5.6): `immediate_olist(*,G) != NULL` (and RP(G) known); see
+/// [`join_desired_sg`] for (S,G).
 pub(crate) fn join_desired(immediate_olist: &[IfIndex]) -> bool {
     !immediate_olist.is_empty()
+}
+
+/// `JoinDesired(S,G)` (4.5.7): `immediate_olist(S,G) != NULL OR (KeepaliveTimer(S,G) is
+/// running AND inherited_olist(S,G) != NULL)`.
+pub(crate) fn join_desired_sg(
+    immediate_olist: &[IfIndex],
+    kat_running: bool,
+    inherited_olist: &[IfIndex],
+) -> bool {
+    !immediate_olist.is_empty() || (kat_running && !inherited_olist.is_empty())
+}
+
+/// `DirectlyConnected(S)` (4.4.1): S is on a subnet of one of our interfaces, i.e. its
+/// route has an interface and no next hop (and S is not our own address).
+pub(crate) fn directly_connected(rpf: Option<&Rpf>) -> bool {
+    rpf.is_some_and(|r| !r.local && r.ifindex.is_some() && r.neighbor.is_none())
 }
 
 /// `RPF'(S,G) = NBR(RPF_interface(S), MRIB.next_hop(S))` and

@@ -98,6 +98,33 @@ pub struct TibSnapshot {
     /// The addresses whose reverse path is watched (sources and RPs with state).
     pub rpf_watches: Vec<Ipv4Addr>,
     pub counters: TibCounters,
+    /// Register and Register-Stop counters (4.4).
+    pub register: RegisterCounters,
+}
+
+/// Register (4.4) counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RegisterCounters {
+    /// Data Registers sent by the DR (4.4.1).
+    pub registers_sent: u64,
+    /// Null-Registers sent by the DR when the Register-Stop Timer expired in Prune state.
+    pub null_registers_sent: u64,
+    /// Registers received (Null-Registers included), and of them Null-Registers.
+    pub registers_received: u64,
+    pub null_registers_received: u64,
+    /// Data Registers received at the RP before SPTbit(S,G): the kernel decapsulates and
+    /// forwards them down the shared tree (4.4.2).
+    pub registers_decapsulated: u64,
+    /// Register-Stops sent (by the RP, or to a DR that registers to a router that is not
+    /// RP(G)) and received.
+    pub register_stops_sent: u64,
+    pub register_stops_received: u64,
+    /// Packets handed over for registering that exceed `max_register_payload(1500)`: never
+    /// sent (also counted in `dropped`).
+    pub register_too_big: u64,
+    /// Registers not sent (DR) or not acted on (RP), and Register-Stops ignored, by reason
+    /// ([`crate::register_drops`]).
+    pub dropped: BTreeMap<String, u64>,
 }
 
 /// One group: its (*,G) entry and its (S,G) entries.
@@ -121,8 +148,18 @@ pub struct EntrySnapshot {
     pub interfaces: Vec<DownstreamSnapshot>,
     /// `immediate_olist(X)` (4.1.6), without the RPF interface.
     pub immediate_olist: Vec<IfIndex>,
-    /// The forwarding intent last emitted (for (S,G): `inherited_olist(S,G)`).
+    /// The forwarding intent last emitted (for (S,G): `inherited_olist(S,G)`, plus the
+    /// register VIF in Register state Join; at the RP before SPTbit(S,G): iif the register
+    /// VIF, oifs `inherited_olist(S,G,rpt)`).
     pub forwarding: Option<ForwardingSnapshot>,
+    /// (S,G) only: Register state (4.4.1) at the DR (`no_info` elsewhere).
+    pub register_state: crate::RegisterState,
+    /// (S,G) only: Register-Stop Timer RST(S,G) (4.4.1), remaining ms.
+    pub register_stop_timer_ms: Option<u64>,
+    /// (S,G) only: Keepalive Timer KAT(S,G) (4.1.1, 4.2.1), remaining ms; None: not running.
+    pub keepalive_timer_ms: Option<u64>,
+    /// (S,G) only: SPTbit(S,G) (4.2.2).
+    pub spt_bit: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

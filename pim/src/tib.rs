@@ -30,17 +30,19 @@ use crate::events;
 use crate::interface::{IfView, Interface};
 use crate::jp::Outbox;
 use crate::macros::{
-    Member, immediate_olist, inherited_olist_sg, join_desired, joins, pim_include_sg,
-    pim_include_star_g, routable_group, rpf_interface, rpf_prime,
+    Member, directly_connected, immediate_olist, inherited_olist_sg, join_desired, join_desired_sg,
+    joins, pim_include_sg, pim_include_star_g, routable_group, rpf_interface, rpf_prime,
 };
 use crate::neighbor::{PROPAGATION_DELAY_DEFAULT, T_OVERRIDE_DEFAULT};
+use crate::packet::{self, EncodedGroup, Message, Register, RegisterStop};
 use crate::packet::{EncodedSource, JoinPrune, JoinPruneGroup};
+use crate::register::{KEEPALIVE_PERIOD, REGISTER_MTU, RP_KEEPALIVE_PERIOD, Reg, RegOutcome};
 use crate::rng::Rng;
 use crate::snapshot::{
-    DownstreamSnapshot, EntrySnapshot, ForwardingSnapshot, GroupSnapshot, TibCounters, TibSnapshot,
-    UpstreamSnapshot,
+    DownstreamSnapshot, EntrySnapshot, ForwardingSnapshot, GroupSnapshot, RegisterCounters,
+    TibCounters, TibSnapshot, UpstreamSnapshot,
 };
-use crate::timers::{TimerKind, Timers};
+use crate::timers::{TimerKind, TimerRef, Timers};
 use crate::upstream::{self, Nbr, Upstream, UpstreamState};
 
 /// Why a Join/Prune message, or one of its entries, was ignored (counted in
@@ -60,6 +62,29 @@ pub mod ignored {
     pub const RP_MISMATCH: &str = "rp_mismatch";
     /// (S,G,rpt) entries: a later part.
     pub const SG_RPT: &str = "sg_rpt";
+}
+
+/// Why a Register was not sent or not acted on, or a Register-Stop ignored (counted in
+/// [`RegisterCounters::dropped`]).
+pub mod register_drops {
+    /// DR: the packet does not fit a Register within a 1500-octet MTU
+    /// (`max_register_payload(1500)`).
+    pub const TOO_BIG: &str = "register_too_big";
+    /// DR: a packet from the register VIF for an (S,G) not in Register state Join.
+    pub const NOT_REGISTERING: &str = "not_registering";
+    /// DR: a whole-packet upcall from a VIF other than the register VIF.
+    pub const NOT_REGISTER_VIF: &str = "not_register_vif";
+    /// DR: the packet handed over is not an IPv4 packet from S to G.
+    pub const BAD_PACKET: &str = "bad_packet";
+    /// DR: RPF_interface(RP(G)) unknown or unreachable.
+    pub const NO_ROUTE_TO_RP: &str = "no_route_to_rp";
+    /// RP: a Register whose destination is not RP(G) (or for an SSM group, or a group
+    /// without an RP): not decapsulated; a Register-Stop answers it (4.4.2).
+    pub const NOT_RP: &str = "not_rp";
+    /// RP: a Register whose inner destination is not a routable multicast group.
+    pub const BAD_GROUP: &str = "bad_group";
+    /// DR: a Register-Stop for an (S,G) without Register state.
+    pub const REGISTER_STOP_NO_STATE: &str = "register_stop_no_state";
 }
 
 /// What the TIB needs from the rest of the router for one event.
@@ -166,6 +191,23 @@ struct Entry {
     olist: Vec<IfIndex>,
     /// The forwarding intent last emitted.
     fwd: Option<Forwarding>,
+    /// (S,G) only: Keepalive Timer KAT(S,G) (4.1.1, 4.2.1); None: not running.
+    kat: Option<Instant>,
+    /// (S,G) only: SPTbit(S,G) (4.1.3, 4.2.2): data arrives natively on the source tree.
+    spt_bit: bool,
+    /// (S,G) only: Register state and Register-Stop Timer (4.4.1).
+    reg: Reg,
+    /// (S,G) only: RP(G), watched while KAT(S,G) runs (to register to it at the DR, to
+    /// know `I_am_RP(G)` at the RP).
+    rp_watch: Option<Ipv4Addr>,
+    /// (S,G) only: made by a NOCACHE upcall before RPF(S) was known; once it is known, KAT
+    /// stops unless S is directly connected on an interface where we are the DR.
+    dc_check: bool,
+    /// (S,G) only: the kernel's packet counter at the last `MfcStats`.
+    stats: Option<u64>,
+    /// (S,G) only: data Registers received (and decapsulated by the kernel into this
+    /// entry's counter) since the last `MfcStats`.
+    regs_since_stats: u64,
 }
 
 impl Entry {
@@ -221,6 +263,8 @@ struct Watch {
     star: BTreeSet<Ipv4Addr>,
     /// Groups with an (S,G) entry for this source.
     sg: BTreeSet<Ipv4Addr>,
+    /// (G, S) of (S,G) entries with a running KAT whose RP(G) this is (4.4).
+    reg: BTreeSet<(Ipv4Addr, Ipv4Addr)>,
 }
 
 impl Watch {
@@ -229,7 +273,12 @@ impl Watch {
             .iter()
             .map(|g| (*g, None))
             .chain(self.sg.iter().map(|g| (*g, Some(target))))
+            .chain(self.reg.iter().map(|(g, s)| (*g, Some(*s))))
             .collect()
+    }
+
+    fn is_unused(&self) -> bool {
+        self.star.is_empty() && self.sg.is_empty() && self.reg.is_empty()
     }
 }
 
@@ -253,6 +302,25 @@ pub(crate) struct Tib {
     /// (I, G): local membership for G on I.
     member_index: BTreeSet<(IfIndex, Ipv4Addr)>,
     counters: Counters,
+    /// The register VIF (`pimreg`), if the shell has one.
+    register_vif: Option<IfIndex>,
+    reg_counters: RegisterCounters,
+}
+
+fn kat_ref(group: Ipv4Addr, s: Ipv4Addr) -> TimerRef {
+    TimerRef {
+        group,
+        source: Some(s),
+        kind: TimerKind::Kat,
+    }
+}
+
+fn rst_ref(group: Ipv4Addr, s: Ipv4Addr) -> TimerRef {
+    TimerRef {
+        group,
+        source: Some(s),
+        kind: TimerKind::Rst,
+    }
 }
 
 const ADDR_MIN: Ipv4Addr = Ipv4Addr::UNSPECIFIED;
@@ -313,9 +381,29 @@ impl Tib {
         } else {
             w.sg.remove(&g);
         }
-        if w.star.is_empty() && w.sg.is_empty() {
+        if w.is_unused() {
             self.watches.remove(&target);
             env.out.push(Action::UnwatchRpf(target));
+        }
+    }
+
+    /// Watch RP(G) for the (S,G) entry (KAT running).
+    fn watch_reg(&mut self, env: &mut Env<'_>, rp: Ipv4Addr, g: Ipv4Addr, s: Ipv4Addr) {
+        let w = self.watches.entry(rp).or_insert_with(|| {
+            env.out.push(Action::WatchRpf(rp));
+            Watch::default()
+        });
+        w.reg.insert((g, s));
+    }
+
+    fn unwatch_reg(&mut self, env: &mut Env<'_>, rp: Ipv4Addr, g: Ipv4Addr, s: Ipv4Addr) {
+        let Some(w) = self.watches.get_mut(&rp) else {
+            return;
+        };
+        w.reg.remove(&(g, s));
+        if w.is_unused() {
+            self.watches.remove(&rp);
+            env.out.push(Action::UnwatchRpf(rp));
         }
     }
 
@@ -396,11 +484,17 @@ impl Tib {
         } else {
             st.e.up.nbr = None;
         }
+        // At the RP the iif is the register VIF, where the kernel decapsulates Registers
+        // (4.4.2); None without one.
         let fwd = match (st.rp, rpf) {
             (Some(_), Some(r)) if r.local || r.ifindex.is_some() => Some(Forwarding {
                 key: RouteKey::star_g(g),
-                iif: iif.filter(|_| !r.local),
-                oifs: olist.iter().copied().collect(),
+                iif: if r.local { self.register_vif } else { iif },
+                oifs: olist
+                    .iter()
+                    .copied()
+                    .filter(|&i| !r.local || Some(i) != self.register_vif)
+                    .collect(),
             }),
             _ => None,
         };
@@ -427,9 +521,39 @@ impl Tib {
         self.gc_group(g);
     }
 
-    /// Recompute (S,G): `immediate_olist(S,G)`, `JoinDesired(S,G)`, `RPF'(S,G)` (4.5.7),
-    /// the forwarding intent with `inherited_olist(S,G)`, removal.
+    /// Recompute (S,G): the KAT bookkeeping (the RP(G) watch, the NOCACHE check of
+    /// DirectlyConnected(S)), `immediate_olist(S,G)`, `JoinDesired(S,G)` with its keepalive
+    /// part, `RPF'(S,G)` (4.5.7), `CouldRegister(S,G)` and the Register state machine
+    /// (4.4.1), the forwarding intent, removal.
     fn refresh_sg(&mut self, env: &mut Env<'_>, g: Ipv4Addr, s: Ipv4Addr) {
+        let rpf = self.rpf_of(Some(s));
+        let dc = directly_connected(rpf.as_ref());
+        let iif = rpf.and_then(|r| r.ifindex);
+        let (kat_running, old_rp) = {
+            let Some(e) = self.groups.get_mut(&g).and_then(|x| x.sg.get_mut(&s)) else {
+                return;
+            };
+            if e.dc_check && rpf.is_some() {
+                e.dc_check = false;
+                if !(dc && iif.is_some_and(|i| env.is_dr(i))) {
+                    self.timers.set(&mut e.kat, kat_ref(g, s), None);
+                }
+            }
+            (e.kat.is_some(), e.rp_watch)
+        };
+        // RP(G) is watched while KAT(S,G) runs.
+        let want_rp = env.rp_for(g).filter(|_| kat_running);
+        let rp_changed = old_rp.is_some() && want_rp.is_some() && old_rp != want_rp;
+        if want_rp != old_rp {
+            if let Some(rp) = old_rp {
+                self.unwatch_reg(env, rp, g, s);
+            }
+            if let Some(rp) = want_rp {
+                self.watch_reg(env, rp, g, s);
+            }
+        }
+        let i_am_rp = self.rpf_of(want_rp).is_some_and(|r| r.local);
+        let register_vif = self.register_vif;
         let Some(group) = self.groups.get_mut(&g) else {
             return;
         };
@@ -438,10 +562,10 @@ impl Tib {
         let Some(e) = sg.get_mut(&s) else {
             return;
         };
-        let rpf = self.watches.get(&s).and_then(|w| w.rpf);
-        let iif = rpf.and_then(|r| r.ifindex);
+        e.rp_watch = want_rp;
         let include = pim_include_sg(members, s, |i| env.is_dr(i));
         let olist = immediate_olist(&joins(&e.oifs), &include, iif);
+        let inherited = inherited_olist_sg(&olist, star_olist, iif);
         let new_nbr = rpf_prime(rpf.as_ref(), |i, a| env.nbr_primary(i, a));
         let old_alive = env.alive(e.up.nbr);
         let mut c = upstream::Ctx {
@@ -453,21 +577,51 @@ impl Tib {
             source: Some(s),
             enc: EncodedSource::sg(s),
         };
-        e.up.update(&mut c, join_desired(&olist), new_nbr, old_alive);
-        let fwd = iif.map(|iif| Forwarding {
-            key: RouteKey::sg(s, g),
-            iif: Some(iif),
-            oifs: inherited_olist_sg(&olist, star_olist, Some(iif))
-                .into_iter()
-                .collect(),
-        });
-        emit_fwd(&mut e.fwd, fwd, RouteKey::sg(s, g), env.out);
+        let jd = join_desired_sg(&olist, kat_running, &inherited);
+        e.up.update(&mut c, jd, new_nbr, old_alive);
+        // 4.4.1: CouldRegister(S,G) = I_am_DR(RPF_interface(S)) AND KeepaliveTimer(S,G) is
+        // running AND DirectlyConnected(S) == TRUE; and G has an RP that is not us.
+        let could =
+            kat_running && dc && iif.is_some_and(|i| env.is_dr(i)) && want_rp.is_some() && !i_am_rp;
+        if rp_changed && e.reg.rp_changed() {
+            self.timers.set(&mut e.reg.rst, rst_ref(g, s), None);
+        }
+        if let Some(rst) = e.reg.could_register(could) {
+            self.timers.set(&mut e.reg.rst, rst_ref(g, s), rst);
+        }
+        if !kat_running {
+            e.spt_bit = false;
+        }
+        let key = RouteKey::sg(s, g);
+        let fwd = match register_vif {
+            // 4.2 at the RP before SPTbit(S,G): the data comes decapsulated from the register
+            // VIF (RPF_interface(RP(G)) at the RP) and goes to inherited_olist(S,G,rpt).
+            Some(vif) if i_am_rp && !e.spt_bit => Some(Forwarding {
+                key,
+                iif: Some(vif),
+                oifs: star_olist.iter().copied().filter(|&i| i != vif).collect(),
+            }),
+            _ => iif.map(|iif| {
+                let mut oifs: BTreeSet<IfIndex> = inherited.iter().copied().collect();
+                if let Some(vif) = register_vif.filter(|_| e.reg.tunnel()) {
+                    oifs.insert(vif);
+                }
+                Forwarding {
+                    key,
+                    iif: Some(iif),
+                    oifs,
+                }
+            }),
+        };
+        emit_fwd(&mut e.fwd, fwd, key, env.out);
         e.olist = olist;
-        let needed =
-            !e.oifs.is_empty() || !include.is_empty() || e.up.state == UpstreamState::Joined;
+        let needed = !e.oifs.is_empty()
+            || !include.is_empty()
+            || e.up.state == UpstreamState::Joined
+            || kat_running;
         if !needed {
             let mut e = sg.remove(&s).expect("present");
-            emit_fwd(&mut e.fwd, None, RouteKey::sg(s, g), env.out);
+            emit_fwd(&mut e.fwd, None, key, env.out);
             self.unwatch(env, s, g, false);
             self.gc_group(g);
         }
@@ -611,6 +765,15 @@ impl Tib {
                     }
                 }
             }
+            // RP(G) of the (S,G) entries with a running KAT (4.4.1 "RP changed").
+            let sources: Vec<Ipv4Addr> = self
+                .groups
+                .get(&g)
+                .map(|x| x.sg.keys().copied().collect())
+                .unwrap_or_default();
+            for s in sources {
+                self.refresh_sg(env, g, s);
+            }
         }
     }
 
@@ -634,6 +797,17 @@ impl Tib {
             }
         }
         if before.is_dr != after.is_dr {
+            // I_am_DR(I) changed: CouldRegister(S,G) of the sources whose RPF interface is
+            // I (4.4.1).
+            let users: Vec<(Ipv4Addr, Option<Ipv4Addr>)> = self
+                .watches
+                .iter()
+                .filter(|(_, w)| w.rpf.is_some_and(|r| r.ifindex == Some(i)))
+                .flat_map(|(t, w)| w.sg.iter().map(|g| (*g, Some(*t))).collect::<Vec<_>>())
+                .collect();
+            for (g, s) in users {
+                self.refresh(env, g, s);
+            }
             // I_am_DR(I) changed: pim_include of every group with local members on I.
             let groups: Vec<Ipv4Addr> = self
                 .member_index
@@ -937,6 +1111,330 @@ impl Tib {
     }
 
     // ---------------------------------------------------------------------------------
+    // Register (4.4) and keepalive (4.1.1, 4.2.1)
+
+    fn reg_drop(&mut self, why: &'static str) {
+        *self
+            .reg_counters
+            .dropped
+            .entry(why.to_string())
+            .or_default() += 1;
+    }
+
+    /// The register VIF appeared, changed or went away: every forwarding intent that
+    /// names it is recomputed.
+    pub fn set_register_vif(&mut self, env: &mut Env<'_>, vif: Option<IfIndex>) {
+        if self.register_vif == vif {
+            return;
+        }
+        self.register_vif = vif;
+        let keys: Vec<(Ipv4Addr, Vec<Ipv4Addr>)> = self
+            .groups
+            .iter()
+            .map(|(g, x)| (*g, x.sg.keys().copied().collect()))
+            .collect();
+        for (g, sources) in keys {
+            self.refresh_star(env, g);
+            for s in sources {
+                self.refresh_sg(env, g, s);
+            }
+        }
+    }
+
+    /// (Re)start KAT(S,G) with `period`.
+    fn set_kat(&mut self, env: &Env<'_>, g: Ipv4Addr, s: Ipv4Addr, period: Duration) {
+        if let Some(e) = self.groups.get_mut(&g).and_then(|x| x.sg.get_mut(&s)) {
+            self.timers
+                .set(&mut e.kat, kat_ref(g, s), Some(env.now + period));
+        }
+    }
+
+    /// A kernel NOCACHE upcall: the first packet of (S,G), arriving on `arrival`. At a DR
+    /// for a directly connected source of an ASM group whose RP is another router, (S,G)
+    /// state with a running KAT, so that `CouldRegister(S,G)` becomes true (4.4.1; 4.2.1
+    /// "set KeepaliveTimer(S,G) to Keepalive_Period" for a directly connected source).
+    /// At the RP itself nothing is needed: the (*,G) intent forwards the source natively.
+    pub fn nocache(&mut self, env: &mut Env<'_>, arrival: IfIndex, s: Ipv4Addr, g: Ipv4Addr) {
+        if !routable_group(g) {
+            return;
+        }
+        let Some(rp) = env.rp_for(g) else {
+            return;
+        };
+        let rp_is_us = self.rpf_of(Some(rp)).is_some_and(|r| r.local)
+            || env.ifs.values().any(|i| i.own_addr() == Some(rp));
+        if rp_is_us || !env.is_dr(arrival) {
+            return;
+        }
+        let rpf = self.rpf_of(Some(s));
+        if let Some(r) = rpf
+            && !(directly_connected(Some(&r)) && r.ifindex == Some(arrival))
+        {
+            return;
+        }
+        self.ensure_sg(env, g, s);
+        self.set_kat(env, g, s, KEEPALIVE_PERIOD);
+        if rpf.is_none()
+            && let Some(e) = self.groups.get_mut(&g).and_then(|x| x.sg.get_mut(&s))
+        {
+            e.dc_check = true;
+        }
+        self.refresh_sg(env, g, s);
+    }
+
+    /// A packet of (S,G) from the register VIF (`UpcallKind::WholePacket`): in Register
+    /// state Join, send it to RP(G) in a Register (4.4.1) unless it does not fit.
+    pub fn whole_packet(
+        &mut self,
+        env: &mut Env<'_>,
+        vif: IfIndex,
+        s: Ipv4Addr,
+        g: Ipv4Addr,
+        data: &[u8],
+    ) {
+        if self.register_vif != Some(vif) {
+            self.reg_drop(register_drops::NOT_REGISTER_VIF);
+            return;
+        }
+        let Some(e) = self.groups.get(&g).and_then(|x| x.sg.get(&s)) else {
+            self.reg_drop(register_drops::NOT_REGISTERING);
+            return;
+        };
+        if !e.reg.tunnel() {
+            self.reg_drop(register_drops::NOT_REGISTERING);
+            return;
+        }
+        let rp = e.rp_watch;
+        let reg = Register {
+            border: false,
+            null: false,
+            packet: data.to_vec(),
+        };
+        if reg.source_group() != Some((s, g)) {
+            self.reg_drop(register_drops::BAD_PACKET);
+            return;
+        }
+        if data.len() > packet::max_register_payload(REGISTER_MTU) {
+            self.reg_counters.register_too_big += 1;
+            self.reg_drop(register_drops::TOO_BIG);
+            return;
+        }
+        // Data from a directly connected S: KAT(S,G) (4.2.1).
+        self.set_kat(env, g, s, KEEPALIVE_PERIOD);
+        if self.send_to_rp(env, rp, Message::Register(reg)) {
+            self.reg_counters.registers_sent += 1;
+        }
+    }
+
+    /// Send a Register or Null-Register to RP(G) out of RPF_interface(RP(G)); false (and
+    /// counted) if that is unknown.
+    fn send_to_rp(&mut self, env: &mut Env<'_>, rp: Option<Ipv4Addr>, msg: Message) -> bool {
+        let route = rp.and_then(|rp| Some((rp, self.rpf_of(Some(rp))?.ifindex?)));
+        let Some((rp, ifindex)) = route else {
+            self.reg_drop(register_drops::NO_ROUTE_TO_RP);
+            return false;
+        };
+        env.out.push(Action::Send {
+            ifindex,
+            dst: rp,
+            ttl: 64,
+            router_alert: false,
+            payload: packet::emit(&msg),
+        });
+        true
+    }
+
+    /// Register-Stop(S,G) to `dr` (4.4.2): out of RPF_interface(dr) if known, else the
+    /// interface the Register came in on.
+    fn send_register_stop(
+        &mut self,
+        env: &mut Env<'_>,
+        arrival: IfIndex,
+        dr: Ipv4Addr,
+        g: Ipv4Addr,
+        s: Ipv4Addr,
+    ) {
+        let ifindex = self
+            .rpf_of(Some(dr))
+            .and_then(|r| r.ifindex)
+            .unwrap_or(arrival);
+        env.out.push(Action::Send {
+            ifindex,
+            dst: dr,
+            ttl: 64,
+            router_alert: false,
+            payload: packet::emit(&Message::RegisterStop(RegisterStop {
+                group: EncodedGroup::new(g),
+                source: s,
+            })),
+        });
+        self.reg_counters.register_stops_sent += 1;
+    }
+
+    /// A Register unicast to `dst` (one of our addresses) from `src` (4.4.2
+    /// `packet_arrives_on_rp_tunnel`). `SwitchToSptDesired(S,G)` is always true at the RP
+    /// (it joins every source it hears of while it has receivers); the B bit (PMBR) is not
+    /// supported and ignored. The data of a Register is decapsulated and forwarded by the
+    /// kernel (the register VIF is the iif of the (*,G) and, before SPTbit, (S,G) intents).
+    pub fn receive_register(
+        &mut self,
+        env: &mut Env<'_>,
+        arrival: IfIndex,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        reg: &Register,
+    ) {
+        self.reg_counters.registers_received += 1;
+        if reg.null {
+            self.reg_counters.null_registers_received += 1;
+        }
+        let Some((s, g)) = reg.source_group() else {
+            self.reg_drop(register_drops::BAD_PACKET);
+            return;
+        };
+        if !routable_group(g) {
+            self.reg_drop(register_drops::BAD_GROUP);
+            return;
+        }
+        if env.rp_for(g) != Some(dst) {
+            // "else send Register-Stop(S,G) to outer.src".
+            self.reg_drop(register_drops::NOT_RP);
+            self.send_register_stop(env, arrival, src, g, s);
+            return;
+        }
+        self.ensure_sg(env, g, s);
+        let iif = self.rpf_of(Some(s)).and_then(|r| r.ifindex);
+        let group = self.groups.get_mut(&g).expect("made");
+        let star_olist: &[IfIndex] = group.star.as_ref().map_or(&[], |st| &st.e.olist);
+        let e = group.sg.get_mut(&s).expect("made");
+        let inherited = inherited_olist_sg(&e.olist, star_olist, iif);
+        let spt_bit = e.spt_bit;
+        if !reg.null {
+            e.regs_since_stats += 1;
+        }
+        // "if (SPTbit(S,G) OR (SwitchToSptDesired(S,G) AND inherited_olist(S,G) == NULL))
+        // send Register-Stop(S,G)".
+        let stop = spt_bit || inherited.is_empty();
+        if stop {
+            self.send_register_stop(env, arrival, src, g, s);
+        }
+        // "set KeepaliveTimer(S,G) to RP_Keepalive_Period" after a Register-Stop, else to
+        // Keepalive_Period.
+        let period = if stop {
+            RP_KEEPALIVE_PERIOD
+        } else {
+            KEEPALIVE_PERIOD
+        };
+        self.set_kat(env, g, s, period);
+        if !spt_bit && !reg.null {
+            self.reg_counters.registers_decapsulated += 1;
+        }
+        self.refresh_sg(env, g, s);
+    }
+
+    /// A Register-Stop unicast to us (4.4.1 "Receive Register-Stop"); source 0.0.0.0 is
+    /// every source of the group (4.9.4).
+    pub fn receive_register_stop(&mut self, env: &mut Env<'_>, rs: &RegisterStop) {
+        self.reg_counters.register_stops_received += 1;
+        let g = rs.group.group;
+        let sources: Vec<Ipv4Addr> = match self.groups.get(&g) {
+            None => Vec::new(),
+            Some(x) if rs.source.is_unspecified() => x.sg.keys().copied().collect(),
+            Some(x) => {
+                x.sg.get_key_value(&rs.source)
+                    .map(|(k, _)| *k)
+                    .into_iter()
+                    .collect()
+            }
+        };
+        let mut acted = false;
+        for s in sources {
+            let Some(e) = self.groups.get_mut(&g).and_then(|x| x.sg.get_mut(&s)) else {
+                continue;
+            };
+            if e.reg.state == crate::RegisterState::NoInfo {
+                continue;
+            }
+            acted = true;
+            if let Some(rst) = e.reg.receive_register_stop(env.now, env.rng) {
+                self.timers.set(&mut e.reg.rst, rst_ref(g, s), Some(rst));
+                self.refresh_sg(env, g, s);
+            }
+        }
+        if !acted {
+            self.reg_drop(register_drops::REGISTER_STOP_NO_STATE);
+        }
+    }
+
+    /// Kernel counters of (S,G) (`Input::MfcStats`): a packet counter that grew since the
+    /// last sample (by more than the data Registers the kernel decapsulated into the entry
+    /// meanwhile) means data arrived; the counter going down means the kernel entry was
+    /// made again.
+    pub fn mfc_stats(&mut self, env: &mut Env<'_>, s: Ipv4Addr, g: Ipv4Addr, packets: u64) {
+        let Some(e) = self.groups.get_mut(&g).and_then(|x| x.sg.get_mut(&s)) else {
+            return;
+        };
+        let delta = match e.stats {
+            Some(last) if packets >= last => packets - last,
+            _ => packets,
+        };
+        e.stats = Some(packets);
+        let regs = std::mem::take(&mut e.regs_since_stats);
+        if delta > regs {
+            self.data_arrived(env, g, s);
+        }
+    }
+
+    /// Data of (S,G) arrived on RPF_interface(S) (4.2.1, the kernel counts only what the
+    /// entry matched; arrival on another interface is not distinguished):
+    ///
+    /// * `DirectlyConnected(S)`: set KeepaliveTimer(S,G) to Keepalive_Period;
+    /// * `UpstreamJPState(S,G) == Joined AND inherited_olist(S,G) != NULL`: the same;
+    /// * `Update_SPTbit(S,G, RPF_interface(S))` (4.2.2): SPTbit(S,G) becomes TRUE if
+    ///   `JoinDesired(S,G)` and (`DirectlyConnected(S)` or `RPF_interface(S) !=
+    ///   RPF_interface(RP(G))` or `inherited_olist(S,G,rpt) == NULL` or `RPF'(S,G) ==
+    ///   RPF'(*,G) != NULL`); the assert clause waits for 4.6.
+    fn data_arrived(&mut self, env: &mut Env<'_>, g: Ipv4Addr, s: Ipv4Addr) {
+        let rpf = self.rpf_of(Some(s));
+        let dc = directly_connected(rpf.as_ref());
+        let iif = rpf.and_then(|r| r.ifindex);
+        let Some(group) = self.groups.get(&g) else {
+            return;
+        };
+        let (star_olist, star_rpf_if, star_nbr) = match &group.star {
+            Some(st) => {
+                let r = self.rpf_of(st.rp);
+                (st.e.olist.clone(), rpf_interface(r.as_ref()), st.e.up.nbr)
+            }
+            None => (Vec::new(), None, None),
+        };
+        let Some(e) = group.sg.get(&s) else {
+            return;
+        };
+        let inherited = inherited_olist_sg(&e.olist, &star_olist, iif);
+        if dc || (e.up.state == UpstreamState::Joined && !inherited.is_empty()) {
+            self.set_kat(env, g, s, KEEPALIVE_PERIOD);
+        }
+        let e = self
+            .groups
+            .get_mut(&g)
+            .and_then(|x| x.sg.get_mut(&s))
+            .expect("present");
+        let jd = join_desired_sg(&e.olist, e.kat.is_some(), &inherited);
+        let rpt_olist_null = star_olist.iter().all(|&i| Some(i) == iif);
+        if iif.is_some()
+            && jd
+            && (dc
+                || iif != star_rpf_if
+                || rpt_olist_null
+                || (e.up.nbr.is_some() && e.up.nbr == star_nbr))
+        {
+            e.spt_bit = true;
+        }
+        self.refresh_sg(env, g, s);
+    }
+
+    // ---------------------------------------------------------------------------------
     // Timers
 
     /// Run every TIB timer due at `env.now`.
@@ -978,6 +1476,28 @@ impl Tib {
                         o.ppt = None;
                     }
                     self.ds_no_info(env, i, g, s, true);
+                }
+                TimerKind::Kat => {
+                    // KAT(S,G) expires: the state that exists only because of it goes.
+                    e.kat = None;
+                    if let Some(s) = s {
+                        self.refresh_sg(env, g, s);
+                    }
+                }
+                TimerKind::Rst => {
+                    e.reg.rst = None;
+                    let (rst, outcome) = e.reg.rst_expired(env.now);
+                    let rp = e.rp_watch;
+                    let Some(s) = s else {
+                        continue;
+                    };
+                    self.timers.set(&mut e.reg.rst, rst_ref(g, s), rst);
+                    if outcome == RegOutcome::SendNullRegister
+                        && self.send_to_rp(env, rp, Message::Register(Register::null(s, g)))
+                    {
+                        self.reg_counters.null_registers_sent += 1;
+                    }
+                    self.refresh_sg(env, g, s);
                 }
             }
         }
@@ -1043,6 +1563,10 @@ impl Tib {
                     iif: f.iif,
                     oifs: f.oifs.iter().copied().collect(),
                 }),
+                register_state: e.reg.state,
+                register_stop_timer_ms: ms(e.reg.rst),
+                keepalive_timer_ms: ms(e.kat),
+                spt_bit: e.spt_bit,
             }
         };
         TibSnapshot {
@@ -1083,6 +1607,7 @@ impl Tib {
                 prunes_sent: self.outbox.prunes_sent,
                 timers: self.timers.len() as u64,
             },
+            register: self.reg_counters.clone(),
         }
     }
 }

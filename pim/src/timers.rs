@@ -1,5 +1,6 @@
 //! The timers of the TIB (RFC 7761 4.5): one ordered set of (deadline, timer) for all
-//! Expiry Timers ET(X,I), Prune-Pending Timers PPT(X,I) and Join Timers JT(X), so that
+//! Expiry Timers ET(X,I), Prune-Pending Timers PPT(X,I), Join Timers JT(X), Keepalive Timers
+//! KAT(S,G) and Register-Stop Timers RST(S,G), so that
 //! `poll_at` is the first element and setting a timer costs O(log n) however many groups
 //! there are. Each timer's deadline is also kept in its state machine (the "slot"); the two
 //! are changed together by [`Timers::set`].
@@ -18,6 +19,10 @@ pub(crate) enum TimerKind {
     Et(IfIndex),
     /// Prune-Pending Timer PPT(*,G,I) or PPT(S,G,I) (4.5.2, 4.5.3).
     Ppt(IfIndex),
+    /// Keepalive Timer KAT(S,G) (4.1.1, 4.2.1).
+    Kat,
+    /// Register-Stop Timer RST(S,G) (4.4.1).
+    Rst,
 }
 
 /// A timer of the TIB: the entry ((*,G) when `source` is None) and which of its timers.

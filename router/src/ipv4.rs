@@ -200,3 +200,78 @@ mod tests {
         }
     }
 }
+
+/// Recompute the UDP checksum of a whole IPv4/UDP packet in place.
+///
+/// Packets a local sender hands to a veth can reach the router with only the pseudo-header
+/// sum in the UDP checksum field (CHECKSUM_PARTIAL: the device was to finish it). Forwarded
+/// natively that is harmless, but a PIM Register built from such a packet (a WHOLEPKT
+/// upcall) would carry a wrong inner checksum and receivers would drop it, so the DR
+/// finishes the checksum when it encapsulates, as a real NIC would. A zero checksum ("none")
+/// and anything that is not a complete, unfragmented UDP packet is left alone.
+pub fn complete_udp_checksum(packet: &mut [u8]) {
+    let Ok(h) = parse(packet) else { return };
+    const UDP: u8 = 17;
+    let frag = u16::from_be_bytes([packet[6], packet[7]]);
+    if h.protocol != UDP || frag & 0x3fff != 0 || h.total_len != packet.len() {
+        return;
+    }
+    let udp_len = h.total_len - h.header_len;
+    if udp_len < 8 {
+        return;
+    }
+    let udp = h.header_len;
+    if usize::from(u16::from_be_bytes([packet[udp + 4], packet[udp + 5]])) != udp_len {
+        return;
+    }
+    if packet[udp + 6] == 0 && packet[udp + 7] == 0 {
+        return;
+    }
+    packet[udp + 6] = 0;
+    packet[udp + 7] = 0;
+    let mut acc = common::checksum::sum(&packet[12..20], 0);
+    acc += u32::from(UDP) + udp_len as u32;
+    acc = common::checksum::sum(&packet[udp..], acc);
+    let mut c = common::checksum::finish(acc);
+    if c == 0 {
+        c = 0xffff;
+    }
+    packet[udp + 6..udp + 8].copy_from_slice(&c.to_be_bytes());
+}
+
+#[cfg(test)]
+mod udp_tests {
+    use super::*;
+
+    /// A UDP packet with a correct checksum, then the same with only the pseudo-header sum
+    /// (what CHECKSUM_PARTIAL leaves): completing gives the correct one back.
+    #[test]
+    fn completes_a_partial_udp_checksum() {
+        let src = Ipv4Addr::new(10, 0, 1, 1);
+        let dst = Ipv4Addr::new(239, 1, 1, 1);
+        let mut udp = vec![0x13, 0x88, 0x13, 0x88, 0, 12, 0, 0, b'a', b'b', b'c', b'd'];
+        let mut acc = common::checksum::sum(&src.octets(), 0);
+        acc = common::checksum::sum(&dst.octets(), acc) + 17 + 12;
+        let good = common::checksum::finish(common::checksum::sum(&udp, acc));
+        udp[6..8].copy_from_slice(&good.to_be_bytes());
+        let correct = build(src, dst, 17, 16, false, &udp);
+        let mut partial = correct.clone();
+        // Pseudo-header sum only, not inverted, as the kernel leaves it.
+        let pseudo = !common::checksum::finish(acc);
+        partial[26..28].copy_from_slice(&pseudo.to_be_bytes());
+        assert_ne!(partial, correct);
+        complete_udp_checksum(&mut partial);
+        assert_eq!(partial, correct);
+        // Idempotent on a correct packet; a zero checksum stays zero; junk is left alone.
+        let mut again = correct.clone();
+        complete_udp_checksum(&mut again);
+        assert_eq!(again, correct);
+        let mut none = correct.clone();
+        none[26] = 0;
+        none[27] = 0;
+        complete_udp_checksum(&mut none);
+        assert_eq!(&none[26..28], &[0, 0]);
+        let mut short = correct[..25].to_vec();
+        complete_udp_checksum(&mut short);
+    }
+}

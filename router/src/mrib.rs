@@ -66,6 +66,8 @@ pub struct Mrib {
     members: BTreeMap<Ipv4Addr, BTreeMap<String, (FilterMode, BTreeSet<Ipv4Addr>)>>,
     /// PIM (*,G) intents: group -> (input interface, None at the RP; outputs).
     pim_star: BTreeMap<Ipv4Addr, (Option<String>, BTreeSet<String>)>,
+    /// The PIM register VIF's device name (`pimreg`), once it exists.
+    register_vif: Option<String>,
 }
 
 impl Mrib {
@@ -217,6 +219,9 @@ impl Mrib {
     ) -> Option<MribEntry> {
         let (want_iif, oifs) = self.pim_star.get(&group)?;
         let accepted = match want_iif {
+            // At the RP the (*,G) input is the register VIF (decapsulated Registers), and
+            // a source the RP reaches directly arrives natively on its RPF interface.
+            Some(w) if self.register_vif.as_ref() == Some(w) => w == iif || on_rpf,
             Some(w) => w == iif,
             None => on_rpf,
         };
@@ -329,6 +334,11 @@ impl Mrib {
             }
         }
         changed
+    }
+
+    /// Name the PIM register VIF's device (see [`Mrib::on_unresolved_with_rpf`]).
+    pub fn set_register_vif(&mut self, name: Option<String>) {
+        self.register_vif = name;
     }
 
     /// PIM (*,G) intents, for `show`.

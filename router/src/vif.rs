@@ -68,6 +68,14 @@ impl VifTable {
             .map(|v| v as u16)
     }
 
+    /// Record the device of a slot taken before its device existed (the register VIF,
+    /// whose `pimreg` device the kernel creates when the VIF is added).
+    pub fn set_owner(&mut self, vif: u16, ifindex: u32) {
+        if let Some(slot) = self.slots.get_mut(usize::from(vif)) {
+            *slot = Some(ifindex);
+        }
+    }
+
     /// The device in slot `vif`.
     pub fn ifindex_of(&self, vif: u16) -> Option<u32> {
         self.slots.get(usize::from(vif)).copied().flatten()

@@ -100,7 +100,10 @@ fn chain(extra_global: &str) -> String {
             "[[router]]\nname = \"{r}\"\n[router.mrouterd]\n{extra_global}\n"
         ));
         let ifaces = match r {
-            "r1" => format!("{{ name = \"eth1\", protocols = [\"pim\"], {pim} }}"),
+            // eth0 faces the source: PIM there makes r1 the source's DR (it registers).
+            "r1" => format!(
+                "{{ name = \"eth0\", protocols = [\"pim\"], {pim} }}, {{ name = \"eth1\", protocols = [\"pim\"], {pim} }}"
+            ),
             "r2" => format!(
                 "{{ name = \"eth0\", protocols = [\"pim\"], {pim} }}, {{ name = \"eth1\", protocols = [\"pim\"], {pim} }}"
             ),
@@ -285,5 +288,65 @@ fn ssm_joins_cross_frr_pimd_in_the_middle() {
         r.unique >= 180,
         "delivery through FRR: {r:?}\n{}",
         frr.vtysh("show ip mroute").unwrap_or_default()
+    );
+}
+
+#[test]
+fn asm_through_register_to_an_rp_in_the_middle_then_register_stop() {
+    // r2 (10.0.2.2) is the RP; src's DR r1 registers its packets to r2, which forwards
+    // them down the shared tree, joins the source tree and stops the Registers.
+    let net = net(&chain(
+        "pim = { rp = [ { group = \"239.0.0.0/8\", address = \"10.0.2.2\" } ] }",
+    ));
+    assert!(
+        wait_until(Duration::from_secs(5), || neighbours_up(&net)),
+        "PIM adjacencies"
+    );
+    // r1's source-facing interface must run PIM too: the DR of the source's LAN registers.
+    let rx = recv(&net, "rcv", "239.7.7.7", 6.0, &[]);
+    assert!(
+        wait_until(Duration::from_secs(3), || {
+            let v = net.ctl_json("r2", &["show", "mroutes"]).unwrap();
+            v["pim_star"]["239.7.7.7"]["oifs"] == serde_json::json!(["eth1"])
+        }),
+        "(*,G) joined at the RP: {}",
+        net.ctl_json("r2", &["show", "mroutes"]).unwrap()
+    );
+    let tx = send(&net, "src", "239.7.7.7", 100, 400);
+    let r = report(rx);
+    drop(tx);
+    assert!(
+        r.unique >= 380,
+        "delivery via Register and then the source tree: {r:?}"
+    );
+    assert!(
+        r.sources.get("10.0.1.1").is_some_and(|s| s.first_seq <= 1),
+        "the first packets came through Registers: {r:?}"
+    );
+    let reg =
+        |r: &str| net.ctl_json(r, &["show", "pim"]).unwrap()["pim"]["tib"]["register"].clone();
+    let (dr, rp) = (reg("r1"), reg("r2"));
+    assert!(
+        dr["registers_sent"].as_u64().unwrap() >= 1,
+        "r1 registered: {dr}"
+    );
+    assert!(
+        rp["registers_received"].as_u64().unwrap() >= 1,
+        "r2 got them: {rp}"
+    );
+    assert!(
+        wait_until(
+            Duration::from_secs(3),
+            || reg("r1")["register_stops_received"].as_u64().unwrap() >= 1
+        ),
+        "the RP stopped the Registers: {}",
+        reg("r1")
+    );
+    // The RP joined the source tree and r1 forwards natively now.
+    let (origin, oifs) = mroute(&net, "r1", "10.0.1.1", "239.7.7.7").expect("r1 (S,G)");
+    assert_eq!(
+        (origin.as_str(), oifs),
+        ("pim", vec!["eth1".to_owned()]),
+        "native forwarding, no pimreg"
     );
 }

@@ -3,12 +3,15 @@
 //! by every other live router on it at the same instant), a static RPF table per router
 //! answering `WatchRpf` at once as the shell does, membership injected as IGMP would, and
 //! "virtual neighbours": packets injected on a link from an address no router owns.
-//! Router `r` has address 10.0.N.(r+1) on link N.
+//! Router `r` has address 10.0.N.(r+1) on link N. Unicast PIM messages (Register,
+//! Register-Stop) go straight to the router that owns the destination address (arriving on
+//! its interface with that address), or nowhere if none does; every one is logged.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use common::proto::UpcallKind;
 use common::{
     Action, Event, FilterMode, Forwarding, IfIndex, Input, Instant, InterfaceChange, Membership,
     Protocol, RouteKey, Rpf, RxPacket,
@@ -74,6 +77,8 @@ pub struct Node {
     pub fwd_log: Vec<(Instant, Action)>,
     pub jps: Vec<JpSent>,
     pub events: Vec<(Instant, Event)>,
+    /// Every unicast message sent: (time, interface, destination, TTL, message).
+    pub unicasts: Vec<(Instant, IfIndex, Ipv4Addr, u8, Message)>,
 }
 
 pub struct Link {
@@ -116,6 +121,7 @@ impl Net {
             fwd_log: Vec::new(),
             jps: Vec::new(),
             events: Vec::new(),
+            unicasts: Vec::new(),
         });
         i
     }
@@ -304,8 +310,10 @@ impl Net {
 
     /// Record router `from`'s actions, answer its RPF watches, deliver its packets.
     fn process(&mut self, from: usize, actions: Vec<Action>) {
-        let mut queue = vec![(from, actions)];
-        while let Some((r, actions)) = queue.pop() {
+        // First in, first out: the outputs of the calls one call's actions cause are
+        // recorded after it, in the order the calls were made.
+        let mut queue = std::collections::VecDeque::from([(from, actions)]);
+        while let Some((r, actions)) = queue.pop_front() {
             let now = self.now;
             for a in actions {
                 match a {
@@ -328,6 +336,30 @@ impl Net {
                         let Some(&(l, src)) = self.nodes[r].ifaces.get(&ifindex) else {
                             continue;
                         };
+                        if !dst.is_multicast() {
+                            self.nodes[r].unicasts.push((now, ifindex, dst, ttl, msg));
+                            let owner = self.nodes.iter().enumerate().find_map(|(j, n)| {
+                                n.ifaces
+                                    .iter()
+                                    .find(|(_, (_, a))| *a == dst)
+                                    .map(|(i, _)| (j, *i))
+                            });
+                            if let Some((j, jif)) = owner.filter(|&(j, _)| self.nodes[j].alive) {
+                                let b = self.nodes[j].pim.handle(
+                                    now,
+                                    Input::Packet(RxPacket {
+                                        ifindex: jif,
+                                        src,
+                                        dst,
+                                        ttl: ttl.saturating_sub(1),
+                                        router_alert,
+                                        payload: &payload,
+                                    }),
+                                );
+                                queue.push_back((j, b));
+                            }
+                            continue;
+                        }
                         let ends = self.links[l].ends.clone();
                         for (j, jif) in ends {
                             if j == r || !self.nodes[j].alive {
@@ -344,7 +376,7 @@ impl Net {
                                     payload: &payload,
                                 }),
                             );
-                            queue.push((j, b));
+                            queue.push_back((j, b));
                         }
                     }
                     Action::WatchRpf(t) => {
@@ -357,7 +389,7 @@ impl Net {
                             local: false,
                         });
                         let b = node.pim.handle(now, Input::Rpf(rpf));
-                        queue.push((r, b));
+                        queue.push_back((r, b));
                     }
                     Action::UnwatchRpf(t) => {
                         let node = &mut self.nodes[r];
@@ -448,6 +480,95 @@ impl Net {
             })
     }
 
+    /// A unicast packet to router `r` on `ifindex` from `src` to `dst`.
+    pub fn inject_unicast(
+        &mut self,
+        r: usize,
+        ifindex: u32,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        msg: &Message,
+    ) -> Vec<Action> {
+        let payload = packet::emit(msg);
+        let a = self.nodes[r].pim.handle(
+            self.now,
+            Input::Packet(RxPacket {
+                ifindex: IfIndex(ifindex),
+                src,
+                dst,
+                ttl: 62,
+                router_alert: false,
+                payload: &payload,
+            }),
+        );
+        self.process(r, a.clone());
+        a
+    }
+
+    /// A new router-wide configuration for `r` (a reload).
+    pub fn set_config(&mut self, r: usize, config: Config) -> Vec<Action> {
+        let a = self.nodes[r].pim.set_config(self.now, config);
+        self.process(r, a.clone());
+        a
+    }
+
+    /// The shell created (or removed) the register VIF of `r`.
+    pub fn register_vif(&mut self, r: usize, vif: Option<u32>) -> Vec<Action> {
+        let a = self.nodes[r]
+            .pim
+            .set_register_vif(self.now, vif.map(IfIndex));
+        self.process(r, a.clone());
+        a
+    }
+
+    /// A kernel upcall at `r`.
+    pub fn upcall(
+        &mut self,
+        r: usize,
+        kind: UpcallKind,
+        ifindex: u32,
+        s: Ipv4Addr,
+        g: Ipv4Addr,
+        packet: &[u8],
+    ) -> Vec<Action> {
+        let a = self.nodes[r].pim.handle(
+            self.now,
+            Input::Upcall {
+                kind,
+                ifindex: IfIndex(ifindex),
+                key: RouteKey::sg(s, g),
+                packet,
+            },
+        );
+        self.process(r, a.clone());
+        a
+    }
+
+    /// The kernel's packet counter of (S,G) at `r`.
+    pub fn mfc_stats(&mut self, r: usize, s: Ipv4Addr, g: Ipv4Addr, packets: u64) -> Vec<Action> {
+        let a = self.nodes[r].pim.handle(
+            self.now,
+            Input::MfcStats {
+                key: RouteKey::sg(s, g),
+                packets,
+                bytes: packets * 100,
+                idle: None,
+            },
+        );
+        self.process(r, a.clone());
+        a
+    }
+
+    /// Unicast messages `r` sent since the last call: (time, interface, destination,
+    /// TTL, message).
+    pub fn take_unicasts(&mut self, r: usize) -> Vec<(Instant, IfIndex, Ipv4Addr, u8, Message)> {
+        std::mem::take(&mut self.nodes[r].unicasts)
+    }
+
+    pub fn register_counters(&self, r: usize) -> pim::RegisterCounters {
+        self.nodes[r].pim.snapshot_at(self.now).tib.register
+    }
+
     pub fn take_jps(&mut self, r: usize) -> Vec<JpSent> {
         std::mem::take(&mut self.nodes[r].jps)
     }
@@ -457,6 +578,7 @@ impl Net {
             n.jps.clear();
             n.events.clear();
             n.fwd_log.clear();
+            n.unicasts.clear();
         }
     }
 

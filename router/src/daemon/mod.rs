@@ -132,6 +132,8 @@ struct Daemon {
     pim_ifaces: BTreeMap<String, pim_shell::PimIface>,
     /// Addresses PIM asked us to track the reverse path of, with what we last told it.
     pim_rpf: BTreeMap<Ipv4Addr, common::Rpf>,
+    /// The PIM register VIF (slot, ifindex of its `pimreg` device), while PIM runs.
+    register_vif: Option<(u16, u32)>,
 }
 
 /// Run the daemon until SIGTERM or SIGINT.
@@ -206,6 +208,7 @@ pub async fn run(opts: Options) -> Result<()> {
         pim_tx,
         pim_ifaces: BTreeMap::new(),
         pim_rpf: BTreeMap::new(),
+        register_vif: None,
     };
     let tokio_epoch = tokio::time::Instant::now();
     d.refresh_links().context("reading network interfaces")?;
@@ -235,6 +238,8 @@ pub async fn run(opts: Options) -> Result<()> {
     let mut int = signal(SignalKind::interrupt())?;
     let mut buf = vec![0u8; 65536];
     let mut next_tick = tokio::time::Instant::now() + d.tick_interval();
+    // PIM's keepalive input: kernel counters, read every second while PIM runs.
+    let mut next_stats = tokio::time::Instant::now() + Duration::from_secs(1);
 
     enum Ev {
         Mroute,
@@ -245,6 +250,7 @@ pub async fn run(opts: Options) -> Result<()> {
         Stop(&'static str),
         Tick,
         Protocols,
+        Stats,
     }
     loop {
         // Protocol timers are data inside the protocols; sleep until the earliest.
@@ -261,6 +267,7 @@ pub async fn run(opts: Options) -> Result<()> {
             _ = int.recv() => Ev::Stop("SIGINT"),
             _ = tokio::time::sleep_until(next_tick) => Ev::Tick,
             _ = tokio::time::sleep_until(protocol_deadline) => Ev::Protocols,
+            _ = tokio::time::sleep_until(next_stats) => Ev::Stats,
         };
         match ev {
             Ev::Mroute => d.drain_mroute(&mut buf),
@@ -285,6 +292,10 @@ pub async fn run(opts: Options) -> Result<()> {
             Ev::Tick => {
                 d.on_tick();
                 next_tick = tokio::time::Instant::now() + d.tick_interval();
+            }
+            Ev::Stats => {
+                d.pim_stats();
+                next_stats = tokio::time::Instant::now() + Duration::from_secs(1);
             }
             Ev::Protocols => {
                 d.igmp_timeout();
@@ -570,6 +581,17 @@ impl Daemon {
     }
 
     fn iface_view(&self, name: &str) -> Option<IfaceView> {
+        if let Some((vif, ifindex)) = self.register_vif
+            && self.name_by_ifindex(ifindex) == Some(name)
+        {
+            // The PIM register VIF: not configured, no threshold, no boundaries.
+            return Some(IfaceView {
+                ifindex,
+                vif,
+                ttl_threshold: 1,
+                boundaries: Vec::new(),
+            });
+        }
         let st = self.ifaces.get(name)?;
         let cfg = self.config.interfaces.get(name)?;
         Some(IfaceView {
@@ -672,6 +694,19 @@ impl Daemon {
         };
         match up.msgtype {
             sys::IGMPMSG_NOCACHE => {
+                // PIM first: a DR may start registering a directly connected source
+                // (RFC 7761 4.4.1), which creates the (S,G) entry the MRIB then installs.
+                if self.pim_active()
+                    && let Some(ifindex) = self.vifs.ifindex_of(up.vif)
+                {
+                    self.pim_upcall(
+                        common::proto::UpcallKind::NoCache,
+                        ifindex,
+                        up.src,
+                        up.dst,
+                        &[],
+                    );
+                }
                 self.counters.upcall_nocache += 1;
                 let key = (up.src, up.dst);
                 let iif = self
@@ -717,7 +752,20 @@ impl Daemon {
                     );
                 }
             }
-            sys::IGMPMSG_WHOLEPKT => self.counters.upcall_wholepkt += 1,
+            sys::IGMPMSG_WHOLEPKT => {
+                self.counters.upcall_wholepkt += 1;
+                if let Some((_, ifindex)) = self.register_vif.filter(|(v, _)| *v == up.vif) {
+                    let mut packet = up.packet;
+                    crate::ipv4::complete_udp_checksum(&mut packet);
+                    self.pim_upcall(
+                        common::proto::UpcallKind::WholePacket,
+                        ifindex,
+                        up.src,
+                        up.dst,
+                        &packet,
+                    );
+                }
+            }
             sys::IGMPMSG_WRVIFWHOLE => self.counters.upcall_wrvifwhole += 1,
             _ => self.counters.upcall_unknown += 1,
         }

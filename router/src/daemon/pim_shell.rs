@@ -49,6 +49,9 @@ impl Daemon {
             }
         }
         let mut came_up = false;
+        if self.config.interfaces.values().any(|c| c.pim.is_some()) {
+            self.ensure_register_vif();
+        }
         let configured: Vec<(String, pim::config::InterfaceConfig)> = self
             .config
             .interfaces
@@ -201,6 +204,107 @@ impl Daemon {
     pub(super) fn pim_timeout(&mut self) {
         let now = self.now();
         let actions = self.pim.on_timeout(now);
+        self.apply_pim(actions);
+    }
+
+    /// A kernel upcall for PIM (NOCACHE at a possible DR, WHOLEPKT from the register VIF).
+    pub(super) fn pim_upcall(
+        &mut self,
+        kind: common::proto::UpcallKind,
+        ifindex: u32,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        packet: &[u8],
+    ) {
+        let now = self.now();
+        let actions = self.pim.handle(
+            now,
+            Input::Upcall {
+                kind,
+                ifindex: IfIndex(ifindex),
+                key: common::RouteKey::sg(source, group),
+                packet,
+            },
+        );
+        self.apply_pim(actions);
+    }
+
+    /// Create the register VIF (RFC 7761 4.4: Registers leave and arrive through it) once
+    /// PIM runs; the kernel makes the `pimreg` device for it and decapsulates Registers
+    /// into it by itself.
+    fn ensure_register_vif(&mut self) {
+        if self.register_vif.is_some() {
+            return;
+        }
+        let mroute = self.mroute.get_ref();
+        if let Err(e) = mroute.set_pim(true) {
+            tracing::error!("MRT_PIM: {e}; PIM Register will not work");
+            return;
+        }
+        let vif = match self.vifs.alloc(0) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!("no VIF for the PIM register interface: {e}");
+                return;
+            }
+        };
+        if let Err(e) = self.mroute.get_ref().add_register_vif(vif) {
+            self.vifs.free(vif);
+            tracing::error!("adding the PIM register VIF: {e}");
+            return;
+        }
+        let name = match self.config.table {
+            None => "pimreg".to_owned(),
+            Some(t) => format!("pimreg{t}"),
+        };
+        if let Err(e) = self.refresh_links() {
+            tracing::error!("reading interfaces: {e}");
+        }
+        let Some(ifindex) = self.ifindex_by_name(&name) else {
+            tracing::error!("the kernel made no {name} device for the register VIF");
+            return;
+        };
+        self.vifs.set_owner(vif, ifindex);
+        self.register_vif = Some((vif, ifindex));
+        self.mrib.set_register_vif(Some(name.clone()));
+        tracing::info!(vif, ifindex, "PIM register VIF {name} added");
+        let now = self.now();
+        let actions = self.pim.set_register_vif(now, Some(IfIndex(ifindex)));
+        self.apply_pim(actions);
+    }
+
+    /// Give PIM the kernel's counters of every entry (its keepalive input, 4.2.1).
+    pub(super) fn pim_stats(&mut self) {
+        if !self.pim_active() {
+            return;
+        }
+        let dump = match self.rtnl.mfc_dump(self.table) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::debug!("reading MFC counters for PIM: {e}");
+                return;
+            }
+        };
+        let now = self.now();
+        let mut actions = Vec::new();
+        for e in dump
+            .iter()
+            .filter(|e| !e.unresolved && !e.source.is_unspecified())
+        {
+            actions.extend(
+                self.pim.handle(
+                    now,
+                    Input::MfcStats {
+                        key: common::RouteKey::sg(e.source, e.group),
+                        packets: e.packets,
+                        bytes: e.bytes,
+                        idle: e
+                            .last_use_centisecs
+                            .map(|c| std::time::Duration::from_millis(c * 10)),
+                    },
+                ),
+            );
+        }
         self.apply_pim(actions);
     }
 
