@@ -47,6 +47,19 @@ pub struct RpMapping {
     pub rp: Ipv4Addr,
 }
 
+/// When a last-hop router switches from the shared tree to the source tree
+/// (RFC 7761 4.2.2, SwitchToSptDesired(S,G)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "policy")]
+pub enum SptPolicy {
+    /// On the first packet (the RFC's default, and FRR's).
+    Immediate,
+    /// Never: traffic stays on the shared tree.
+    Never,
+    /// When a source's rate on the shared tree exceeds this many kbit/s.
+    Threshold { kbps: u32 },
+}
+
 /// Router-wide PIM settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Config {
@@ -59,6 +72,8 @@ pub struct Config {
     pub join_prune_period: Duration,
     /// J/P_HoldTime (4.11), default 3.5 x t_periodic = 210 s.
     pub join_prune_holdtime: Duration,
+    /// SPT switchover at last-hop routers, default immediate.
+    pub spt_switchover: SptPolicy,
 }
 
 impl Default for Config {
@@ -68,6 +83,7 @@ impl Default for Config {
             rps: Vec::new(),
             join_prune_period: Duration::from_secs(60),
             join_prune_holdtime: Duration::from_secs(210),
+            spt_switchover: SptPolicy::Immediate,
         }
     }
 }
