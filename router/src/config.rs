@@ -200,6 +200,8 @@ struct RawPimGlobal {
     #[serde(default)]
     rp: Vec<RawRp>,
     join_prune_period: Option<Spanned<Seconds>>,
+    spt_switchover: Option<Spanned<String>>,
+    spt_threshold_kbps: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -529,6 +531,30 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
                 prefix_len: net.prefix(),
                 rp: a,
             });
+        }
+        match (p.spt_switchover.as_ref().map(|v| v.get_ref().as_str()), &p.spt_threshold_kbps) {
+            (None | Some("immediate"), None) => {}
+            (Some("never"), None) => pim.spt_switchover = pim::config::SptPolicy::Never,
+            (Some("threshold"), Some(k)) => {
+                pim.spt_switchover = pim::config::SptPolicy::Threshold {
+                    kbps: int_in(k, 1, i64::from(u32::MAX))? as u32,
+                };
+            }
+            (Some("threshold"), None) => {
+                let v = p.spt_switchover.as_ref().expect("matched");
+                return Err((v.span(), "\"threshold\" needs `spt_threshold_kbps`".into()));
+            }
+            (_, Some(k)) if p.spt_switchover.as_ref().is_none_or(|v| v.get_ref() != "threshold") => {
+                return Err((k.span(), "only with spt_switchover = \"threshold\"".into()));
+            }
+            (Some(other), _) => {
+                let v = p.spt_switchover.as_ref().expect("matched");
+                return Err((
+                    v.span(),
+                    format!("`{other}` is not a policy: \"immediate\", \"never\" or \"threshold\""),
+                ));
+            }
+            (None, Some(_)) => unreachable!("handled above"),
         }
         if let Some(v) = &p.join_prune_period {
             pim.join_prune_period = secs_in(v, 1.0, 18000.0)?;
@@ -1195,6 +1221,39 @@ outputs = ["eth0"]
         assert!(e.message.contains("`igmp` is not in `protocols`"), "{e}");
         let e = err("[igmp]\nssm_range = \"10.0.0.0/8\"\n");
         assert_eq!((e.line, e.key.as_str()), (2, "[igmp] `ssm_range`"), "{e}");
+    }
+
+    #[test]
+    fn pim_settings_and_errors() {
+        let c = parse(
+            Path::new("r1.toml"),
+            "[pim]\nrp = [ { group = \"239.0.0.0/8\", address = \"10.0.0.1\" } ]\n\
+             spt_switchover = \"threshold\"\nspt_threshold_kbps = 64\njoin_prune_period = 10\n\
+             [[interface]]\nname = \"eth0\"\nprotocols = [\"pim\"]\n\
+             [interface.pim]\nhello_period = 1\ndr_priority = 7\njoin_suppression = false\n",
+        )
+        .unwrap();
+        assert_eq!(c.pim.rp_of("239.1.1.1".parse().unwrap()), Some("10.0.0.1".parse().unwrap()));
+        assert_eq!(c.pim.spt_switchover, pim::config::SptPolicy::Threshold { kbps: 64 });
+        assert_eq!(c.pim.join_prune_holdtime, Duration::from_secs(35));
+        let i = c.interfaces["eth0"].pim.as_ref().unwrap();
+        assert_eq!(i.hello_holdtime, Duration::from_millis(3500));
+        assert_eq!(i.dr_priority, 7);
+        assert!(i.disable_join_suppression);
+        let cases: &[(&str, &str, &str)] = &[
+            ("[pim]\nspt_switchover = \"sometimes\"\n", "`spt_switchover`", "not a policy"),
+            ("[pim]\nspt_switchover = \"threshold\"\n", "`spt_switchover`", "needs `spt_threshold_kbps`"),
+            ("[pim]\nspt_threshold_kbps = 5\n", "`spt_threshold_kbps`", "only with"),
+            ("[pim]\nrp = [ { group = \"239.0.0.0/8\", address = \"239.1.1.1\" } ]\n", "`rp`", "not a unicast RP"),
+            ("[pim]\nrp = [ { group = \"10.0.0.0/8\", address = \"10.1.1.1\" } ]\n", "`rp`", "multicast range"),
+            ("[[interface]]\nname = \"eth0\"\nprotocols = [\"pim\"]\n[interface.pim]\nhello_period = 10\nhello_holdtime = 5\n", "`hello_holdtime`", "not be shorter"),
+            ("[[interface]]\nname = \"eth0\"\n[interface.pim]\ndr_priority = 2\n", "[interface.pim]", "`pim` is not in `protocols`"),
+        ];
+        for (text, key, words) in cases {
+            let e = err(text);
+            assert!(e.key.ends_with(key), "key for {text:?}: {e}");
+            assert!(e.message.contains(words), "message for {text:?} lacks {words:?}: {e}");
+        }
     }
 
     #[test]
