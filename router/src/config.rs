@@ -532,7 +532,10 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
                 rp: a,
             });
         }
-        match (p.spt_switchover.as_ref().map(|v| v.get_ref().as_str()), &p.spt_threshold_kbps) {
+        match (
+            p.spt_switchover.as_ref().map(|v| v.get_ref().as_str()),
+            &p.spt_threshold_kbps,
+        ) {
             (None | Some("immediate"), None) => {}
             (Some("never"), None) => pim.spt_switchover = pim::config::SptPolicy::Never,
             (Some("threshold"), Some(k)) => {
@@ -544,7 +547,11 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
                 let v = p.spt_switchover.as_ref().expect("matched");
                 return Err((v.span(), "\"threshold\" needs `spt_threshold_kbps`".into()));
             }
-            (_, Some(k)) if p.spt_switchover.as_ref().is_none_or(|v| v.get_ref() != "threshold") => {
+            (_, Some(k))
+                if p.spt_switchover
+                    .as_ref()
+                    .is_none_or(|v| v.get_ref() != "threshold") =>
+            {
                 return Err((k.span(), "only with spt_switchover = \"threshold\"".into()));
             }
             (Some(other), _) => {
@@ -1233,26 +1240,63 @@ outputs = ["eth0"]
              [interface.pim]\nhello_period = 1\ndr_priority = 7\njoin_suppression = false\n",
         )
         .unwrap();
-        assert_eq!(c.pim.rp_of("239.1.1.1".parse().unwrap()), Some("10.0.0.1".parse().unwrap()));
-        assert_eq!(c.pim.spt_switchover, pim::config::SptPolicy::Threshold { kbps: 64 });
+        assert_eq!(
+            c.pim.rp_of("239.1.1.1".parse().unwrap()),
+            Some("10.0.0.1".parse().unwrap())
+        );
+        assert_eq!(
+            c.pim.spt_switchover,
+            pim::config::SptPolicy::Threshold { kbps: 64 }
+        );
         assert_eq!(c.pim.join_prune_holdtime, Duration::from_secs(35));
         let i = c.interfaces["eth0"].pim.as_ref().unwrap();
         assert_eq!(i.hello_holdtime, Duration::from_millis(3500));
         assert_eq!(i.dr_priority, 7);
         assert!(i.disable_join_suppression);
         let cases: &[(&str, &str, &str)] = &[
-            ("[pim]\nspt_switchover = \"sometimes\"\n", "`spt_switchover`", "not a policy"),
-            ("[pim]\nspt_switchover = \"threshold\"\n", "`spt_switchover`", "needs `spt_threshold_kbps`"),
-            ("[pim]\nspt_threshold_kbps = 5\n", "`spt_threshold_kbps`", "only with"),
-            ("[pim]\nrp = [ { group = \"239.0.0.0/8\", address = \"239.1.1.1\" } ]\n", "`rp`", "not a unicast RP"),
-            ("[pim]\nrp = [ { group = \"10.0.0.0/8\", address = \"10.1.1.1\" } ]\n", "`rp`", "multicast range"),
-            ("[[interface]]\nname = \"eth0\"\nprotocols = [\"pim\"]\n[interface.pim]\nhello_period = 10\nhello_holdtime = 5\n", "`hello_holdtime`", "not be shorter"),
-            ("[[interface]]\nname = \"eth0\"\n[interface.pim]\ndr_priority = 2\n", "[interface.pim]", "`pim` is not in `protocols`"),
+            (
+                "[pim]\nspt_switchover = \"sometimes\"\n",
+                "`spt_switchover`",
+                "not a policy",
+            ),
+            (
+                "[pim]\nspt_switchover = \"threshold\"\n",
+                "`spt_switchover`",
+                "needs `spt_threshold_kbps`",
+            ),
+            (
+                "[pim]\nspt_threshold_kbps = 5\n",
+                "`spt_threshold_kbps`",
+                "only with",
+            ),
+            (
+                "[pim]\nrp = [ { group = \"239.0.0.0/8\", address = \"239.1.1.1\" } ]\n",
+                "`rp`",
+                "not a unicast RP",
+            ),
+            (
+                "[pim]\nrp = [ { group = \"10.0.0.0/8\", address = \"10.1.1.1\" } ]\n",
+                "`rp`",
+                "multicast range",
+            ),
+            (
+                "[[interface]]\nname = \"eth0\"\nprotocols = [\"pim\"]\n[interface.pim]\nhello_period = 10\nhello_holdtime = 5\n",
+                "`hello_holdtime`",
+                "not be shorter",
+            ),
+            (
+                "[[interface]]\nname = \"eth0\"\n[interface.pim]\ndr_priority = 2\n",
+                "[interface.pim]",
+                "`pim` is not in `protocols`",
+            ),
         ];
         for (text, key, words) in cases {
             let e = err(text);
             assert!(e.key.ends_with(key), "key for {text:?}: {e}");
-            assert!(e.message.contains(words), "message for {text:?} lacks {words:?}: {e}");
+            assert!(
+                e.message.contains(words),
+                "message for {text:?} lacks {words:?}: {e}"
+            );
         }
     }
 

@@ -127,3 +127,5 @@ pub use topology::{NodeKind, Plan, Topology};
 
 /// The topology of `testbed demo` (also in `examples/demo.toml`).
 pub const DEMO_TOPOLOGY: &str = include_str!("../examples/demo.toml");
+/// The topology of `testbed demo --protocol pim` (the default demo).
+pub const DEMO_PIM_TOPOLOGY: &str = include_str!("../examples/demo-pim.toml");

@@ -17,6 +17,33 @@ const SENDER: &str = "src";
 /// Receivers listen this much longer than the sender sends.
 const EXTRA_SECS: u32 = 3;
 
+/// What PIM did, from the routers' counters and state.
+fn pim_story(net: &Net) {
+    let reg = |r: &str| -> Value {
+        net.ctl_json(r, &["show", "pim"])
+            .map(|v| v["pim"]["tib"]["register"].clone())
+            .unwrap_or(Value::Null)
+    };
+    let (r1, r2) = (reg("r1"), reg("r2"));
+    println!(
+        "\nPIM-SM: r1 (the source's DR) sent {} Registers to the RP r2, which forwarded them \
+         down the shared tree ({} received, {} decapsulated), joined the source tree, and sent \
+         {} Register-Stops; r1 then forwarded natively ({} Null-Registers since).",
+        u(&r1, "registers_sent"),
+        u(&r2, "registers_received"),
+        u(&r2, "registers_decapsulated"),
+        u(&r2, "register_stops_sent"),
+        u(&r1, "null_registers_sent"),
+    );
+    for r in net.routers() {
+        println!("\n{r}: mrouterctl show pim upstream");
+        match net.ctl(r, &["show", "pim", "upstream"]) {
+            Ok(out) => print!("{out}"),
+            Err(e) => println!("  error: {e:#}"),
+        }
+    }
+}
+
 /// What we know about one receiver.
 #[derive(Default)]
 struct Rx {
@@ -46,7 +73,8 @@ fn first_arrival(progress: &Value) -> Option<f64> {
         .reduce(f64::min)
 }
 
-pub fn run(duration: u32, rate: u32) -> Result<ExitCode> {
+pub fn run(duration: u32, rate: u32, protocol: &str) -> Result<ExitCode> {
+    let pim = protocol == "pim";
     ensure!(duration > 0, "--duration must be at least 1");
     ensure!(rate > 0, "--rate must be at least 1");
     let mcast = testbed::bin_path("mcast")?;
@@ -56,7 +84,11 @@ pub fn run(duration: u32, rate: u32) -> Result<ExitCode> {
     testbed::install_interrupt_handler();
 
     let t0 = Instant::now();
-    let net = Net::from_toml(testbed::DEMO_TOPOLOGY)?;
+    let net = Net::from_toml(if pim {
+        testbed::DEMO_PIM_TOPOLOGY
+    } else {
+        testbed::DEMO_TOPOLOGY
+    })?;
     print!("{}", net.state("demo").summary());
     println!(
         "built {} namespaces and started {} routers in {:.0} ms (run directory {})",
@@ -65,14 +97,46 @@ pub fn run(duration: u32, rate: u32) -> Result<ExitCode> {
         t0.elapsed().as_secs_f64() * 1000.0,
         net.rundir().display()
     );
-    let code = traffic(&net, &mcast, duration, rate)?;
+    if pim {
+        wait_for_pim(&net)?;
+    }
+    let code = traffic(&net, &mcast, duration, rate, pim)?;
     let t1 = Instant::now();
     drop(net);
     println!("torn down in {:.0} ms", t1.elapsed().as_secs_f64() * 1000.0);
     Ok(code)
 }
 
-fn traffic(net: &Net, mcast: &str, duration: u32, rate: u32) -> Result<ExitCode> {
+/// Wait until every router has its PIM neighbours (Hellos every second).
+fn wait_for_pim(net: &Net) -> Result<()> {
+    let want = [("r1", 1), ("r2", 2), ("r3", 1)];
+    let neighbours = |r: &str| -> usize {
+        net.ctl_json(r, &["show", "pim"])
+            .ok()
+            .and_then(|v| {
+                v["pim"]["interfaces"].as_array().map(|l| {
+                    l.iter()
+                        .map(|i| i["neighbors"].as_array().map_or(0, Vec::len))
+                        .sum()
+                })
+            })
+            .unwrap_or(0)
+    };
+    let t = Instant::now();
+    ensure!(
+        testbed::wait_until(Duration::from_secs(10), || want
+            .iter()
+            .all(|(r, n)| neighbours(r) >= *n)),
+        "PIM neighbours did not come up"
+    );
+    println!(
+        "PIM adjacencies r1-r2-r3 up after {:.1} s; RP for 239.0.0.0/8 is r2 (10.0.2.2)",
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn traffic(net: &Net, mcast: &str, duration: u32, rate: u32, pim: bool) -> Result<ExitCode> {
     let recv_secs = (duration + EXTRA_SECS).to_string();
     let (tx, rx) = mpsc::channel::<(usize, Value)>();
     let mut receivers: Vec<Proc> = Vec::new();
@@ -241,6 +305,9 @@ fn traffic(net: &Net, mcast: &str, duration: u32, rate: u32) -> Result<ExitCode>
         p.kill();
     }
 
+    if pim {
+        pim_story(net);
+    }
     // The routers' forwarding caches.
     for r in net.routers() {
         println!("\n{r}: mrouterctl show mfc");

@@ -67,13 +67,18 @@ enum Cmd {
         #[arg(long)]
         rundirs: bool,
     },
-    /// Static multicast demo: src - r1 - r2 - r3 - rcv1, plus rcv2 and rcv3 on a LAN at r2.
+    /// Multicast demo: src - r1 - r2 - r3 - rcv1, plus rcv2 and rcv3 on a LAN at r2.
     ///
-    /// Builds the topology of examples/demo.toml, starts mrouterd with static (S,G) routes,
-    /// sends from src, prints each receiver's progress every second, then a table per
-    /// receiver and every router's `mrouterctl show mfc`, and removes everything (also on
-    /// Ctrl-C). Exits non-zero if a receiver got nothing.
+    /// With PIM-SM (the default, examples/demo-pim.toml): receivers join with IGMP, (*,G)
+    /// Joins go to the RP r2, the first packets reach it as Registers from r1, then r2
+    /// joins the source tree and stops the Registers. With `--protocol static`
+    /// (examples/demo.toml): static (S,G) routes. Prints each receiver's progress every
+    /// second, then a table per receiver and the routers' state, and removes everything
+    /// (also on Ctrl-C). Exits non-zero if a receiver got nothing.
     Demo {
+        /// How the routers learn what to forward: "pim" or "static".
+        #[arg(long, default_value = "pim", value_parser = ["pim", "static"])]
+        protocol: String,
         /// Seconds of traffic.
         #[arg(long, default_value_t = 10)]
         duration: u32,
@@ -92,7 +97,11 @@ fn main() -> ExitCode {
         Cmd::List => list(),
         Cmd::Show { name } => show(name),
         Cmd::Gc { rundirs } => gc(rundirs),
-        Cmd::Demo { duration, rate } => demo::run(duration, rate),
+        Cmd::Demo {
+            duration,
+            rate,
+            protocol,
+        } => demo::run(duration, rate, &protocol),
     };
     match result {
         Ok(code) => code,
