@@ -1300,6 +1300,22 @@ outputs = ["eth0"]
         }
     }
 
+    /// The configuration reference in the README is valid configuration.
+    #[test]
+    fn readme_examples_are_valid() {
+        let readme = include_str!("../../README.md");
+        let blocks: Vec<&str> = readme
+            .split("```toml\n")
+            .skip(1)
+            .filter_map(|b| b.split("```").next())
+            .collect();
+        assert!(blocks.len() >= 2, "the README has its configuration examples");
+        let text = blocks.concat();
+        let c = parse(Path::new("README.md"), &text).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.interfaces["eth0"].igmp.is_some() && c.interfaces["eth0"].pim.is_some());
+        assert!(!c.pim.rps.is_empty());
+    }
+
     #[test]
     fn error_display_shows_the_line() {
         let e = err("[router]\n\ntable = -3\n");
