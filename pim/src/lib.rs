@@ -19,8 +19,17 @@
 //!   and the Register handling of the DR (4.4.1) and the RP (4.4.2);
 //! * [`register`]: the Register state machine (4.4.1) and the Register timers of 4.11.
 //!
-//! Next: (S,G,rpt) state (4.5.4, 4.5.5, 4.5.8, 4.5.9), Assert (4.6), SPT switchover at
-//! last-hop routers (`SwitchToSptDesired`, 4.2.2), PMBRs (the Register B bit), BSR.
+//! * `rpt`: (S,G,rpt) downstream (4.5.4) and upstream (4.5.9, with the Prune(S,G,rpt) of
+//!   4.5.8 carried in every Join(*,G)) state machines, and the rate measurement behind
+//!   `SwitchToSptDesired(S,G)` (4.2.2): at a last-hop router (`pim_include(*,G) (-)
+//!   pim_exclude(S,G)` not empty) per [`config::SptPolicy`] — Immediate on the NOCACHE
+//!   upcall of S on RPF_interface(RP(G)) (or its first MfcStats), Threshold once the rate
+//!   from consecutive `MfcStats` byte counters exceeds it, Never — (S,G) state with KAT
+//!   started, so JoinDesired(S,G) joins the SPT (event `pim_spt_switch`). An (S,G) entry
+//!   with only (S,G,rpt) state has the intent iif of the (*,G) intent, oifs
+//!   `inherited_olist(S,G,rpt)`.
+//!
+//! Next: Assert (4.6), PMBRs (the Register B bit), BSR.
 //!
 //! # Register (4.4) and keepalive in this crate
 //!
@@ -82,7 +91,7 @@
 //!   source with (S,G) state and every RP with (*,G) state.
 //! * Local membership counts only where PIM runs and this router is the DR
 //!   (`pim_include`, 4.1.6): PIM must be enabled on receiver LANs. An EXCLUDE membership
-//!   is a (*,G) membership (its source list needs (S,G,rpt) Prunes: a later part); in the
+//!   is a (*,G) membership whose source list is `pim_exclude(S,G)` ((S,G,rpt) state); in the
 //!   SSM range it is refused (event `pim_ssm_asm_refused`); INCLUDE sources give (S,G)
 //!   memberships in any group.
 //! * Joins and Prunes decided while handling one input or one timer deadline are sent
@@ -135,6 +144,7 @@ mod macros;
 mod neighbor;
 pub mod register;
 mod rng;
+mod rpt;
 mod snapshot;
 mod tib;
 mod timers;
@@ -155,9 +165,11 @@ pub use neighbor::{
     T_OVERRIDE_DEFAULT,
 };
 pub use register::RegisterState;
+pub use rpt::{RptDownstreamState, RptUpstreamState};
 pub use snapshot::{
     DownstreamSnapshot, EntrySnapshot, ForwardingSnapshot, GroupSnapshot, InterfaceSnapshot,
-    NeighborSnapshot, RegisterCounters, Snapshot, TibCounters, TibSnapshot, UpstreamSnapshot,
+    NeighborSnapshot, RegisterCounters, RptDownstreamSnapshot, RptSnapshot, SharedTreeRate,
+    Snapshot, TibCounters, TibSnapshot, UpstreamSnapshot,
 };
 use tib::{Env, Tib};
 pub use tib::{ignored, register_drops};
@@ -176,6 +188,11 @@ pub mod events {
     /// An any-source (EXCLUDE) membership for a group in the SSM range was ignored
     /// (RFC 4607, RFC 4604): SSM groups get only (S,G) state.
     pub const SSM_ASM_REFUSED: &str = "pim_ssm_asm_refused";
+    /// A last-hop router switched a source to the shortest-path tree
+    /// (SwitchToSptDesired(S,G), 4.2.2).
+    pub const SPT_SWITCH: &str = "pim_spt_switch";
+    /// An (S,G,rpt) Prune was sent upstream on the shared tree (4.5.9).
+    pub const RPT_PRUNE: &str = "pim_rpt_prune";
 }
 
 /// Why a neighbour went down (the end of a [`events::NEIGHBOR_DOWN`] detail).
@@ -580,7 +597,12 @@ impl Protocol for Pim {
                     _ => {}
                 }
             }
-            Input::MfcStats { key, packets, .. } => {
+            Input::MfcStats {
+                key,
+                packets,
+                bytes,
+                ..
+            } => {
                 if let Some(s) = key.source {
                     let mut env = Env {
                         now,
@@ -589,7 +611,7 @@ impl Protocol for Pim {
                         rng: &mut self.rng,
                         out: &mut out,
                     };
-                    self.tib.mfc_stats(&mut env, s, key.group, packets);
+                    self.tib.mfc_stats(&mut env, s, key.group, packets, bytes);
                 }
             }
         }

@@ -2,10 +2,9 @@
 //! 4.1.6 as far as this part goes), as named functions over the state of one group.
 //! Olists are sorted, duplicate-free `Vec<IfIndex>`.
 //!
-//! Not yet (later parts): `lost_assert` (4.6; taken as empty), `joins(*,*,RP)` (removed by
-//! RFC 7761), `prunes(S,G,rpt)` and `pim_exclude(S,G)` (they need (S,G,rpt) state: the
-//! EXCLUDE source lists of IGMP are therefore ignored, an EXCLUDE membership is a plain
-//! (*,G) membership).
+//! Not yet (later parts): `lost_assert` (4.6; taken as empty); `joins(*,*,RP)` was removed
+//! by RFC 7761. `prunes(S,G,rpt)` comes from [`crate::rpt::Rpt::prunes`], `pim_exclude(S,G)`
+//! from the source lists of EXCLUDE memberships.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -17,9 +16,10 @@ use crate::downstream::Oif;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Member {
     pub ifindex: IfIndex,
-    /// EXCLUDE mode: members want every source (the excluded sources are ignored, see the
-    /// module documentation).
+    /// EXCLUDE mode: members want every source but those in `excluded`.
     pub exclude: bool,
+    /// EXCLUDE mode: the excluded sources (sorted): `local_receiver_exclude(S,G,I)`.
+    pub excluded: Vec<Ipv4Addr>,
     /// INCLUDE mode: exactly these sources (sorted).
     pub include: Vec<Ipv4Addr>,
 }
@@ -32,6 +32,49 @@ pub(crate) fn local_receiver_include_star_g(m: &Member) -> bool {
 /// `local_receiver_include(S,G,I)` (4.1.6): local members on I want S specifically.
 pub(crate) fn local_receiver_include_sg(m: &Member, s: Ipv4Addr) -> bool {
     m.include.binary_search(&s).is_ok()
+}
+
+/// `pim_exclude(S,G)` (4.1.6): `{ I : I_am_DR(I) AND NOT lost_assert(*,G,I) AND
+/// local_receiver_exclude(S,G,I) }`, where `local_receiver_exclude(S,G,I)` is an EXCLUDE
+/// membership on I whose source list has S. Empty for a group without (*,G) (`asm` false).
+pub(crate) fn pim_exclude_sg(
+    members: &[Member],
+    asm: bool,
+    s: Ipv4Addr,
+    i_am_dr: impl Fn(IfIndex) -> bool,
+) -> Vec<IfIndex> {
+    if !asm {
+        return Vec::new();
+    }
+    members
+        .iter()
+        .filter(|m| m.exclude && m.excluded.binary_search(&s).is_ok() && i_am_dr(m.ifindex))
+        .map(|m| m.ifindex)
+        .collect()
+}
+
+/// `inherited_olist(S,G,rpt)` (4.1.6): `( joins(*,G) (-) prunes(S,G,rpt) ) (+)
+/// ( pim_include(*,G) (-) pim_exclude(S,G) ) (-) lost_assert(...)` (no asserts yet); the
+/// lists of (*,G) are taken without RPF_interface(RP(G)). Sorted.
+pub(crate) fn inherited_olist_sg_rpt(
+    joins_star_g: &[IfIndex],
+    prunes_sg_rpt: &[IfIndex],
+    pim_include_star_g: &[IfIndex],
+    pim_exclude_sg: &[IfIndex],
+) -> Vec<IfIndex> {
+    let mut v: Vec<IfIndex> = joins_star_g
+        .iter()
+        .filter(|i| !prunes_sg_rpt.contains(i))
+        .chain(
+            pim_include_star_g
+                .iter()
+                .filter(|i| !pim_exclude_sg.contains(i)),
+        )
+        .copied()
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// `joins(*,G)` / `joins(S,G)` (4.1.6): the interfaces whose downstream state is Join or
@@ -102,16 +145,15 @@ pub(crate) fn immediate_olist(
     union_minus(joins, pim_include, iif)
 }
 
-/// `inherited_olist(S,G)` (4.1.6) as far as this part goes:
-/// `inherited_olist(S,G,rpt) (+) joins(S,G) (+) pim_include(S,G)`, where, without
-/// (S,G,rpt) prunes, `pim_exclude` and asserts, `inherited_olist(S,G,rpt)` is
-/// `joins(*,G) (+) pim_include(*,G)` = `immediate_olist(*,G)`; minus RPF_interface(S) (4.2).
+/// `inherited_olist(S,G)` (4.1.6): `inherited_olist(S,G,rpt) (+) joins(S,G) (+)
+/// pim_include(S,G)` (no asserts yet), i.e. `immediate_olist(S,G) (+)
+/// inherited_olist(S,G,rpt)`; minus RPF_interface(S) (4.2).
 pub(crate) fn inherited_olist_sg(
     immediate_sg: &[IfIndex],
-    immediate_star_g: &[IfIndex],
+    inherited_sg_rpt: &[IfIndex],
     iif: Option<IfIndex>,
 ) -> Vec<IfIndex> {
-    union_minus(immediate_sg, immediate_star_g, iif)
+    union_minus(immediate_sg, inherited_sg_rpt, iif)
 }
 
 /// `JoinDesired(*,G)` (4.5.6): `immediate_olist(*,G) != NULL` (and RP(G) known); see
@@ -140,8 +182,9 @@ pub(crate) fn directly_connected(rpf: Option<&Rpf>) -> bool {
 /// `RPF'(*,G) = NBR(RPF_interface(RP(G)), MRIB.next_hop(RP(G)))` (4.1.6, without the
 /// assert part), as (interface, the neighbour's primary address). `NBR(I, A)` is the PIM
 /// neighbour on I that has A as its primary or a secondary address, else NULL: so a target
-/// that is directly connected (no next hop: this router is the first hop), local (this
-/// router is the RP), unreachable, or whose next hop is not a PIM neighbour has no RPF'.
+/// that is local (this router is the RP), unreachable, or whose next hop is not a PIM
+/// neighbour has no RPF' (a directly connected source is its own next hop and no PIM
+/// neighbour, so this router is its first hop; a directly connected RP is a neighbour).
 /// `nbr_primary(I, A)` is `NBR(I, A)`.
 pub(crate) fn rpf_prime(
     rpf: Option<&Rpf>,
@@ -152,7 +195,10 @@ pub(crate) fn rpf_prime(
         return None;
     }
     let ifindex = rpf.ifindex?;
-    let next_hop = rpf.neighbor?;
+    // MRIB.next_hop(X) of a directly connected X is X itself: a directly connected RP is
+    // its own RPF neighbour, while a directly connected source (a host, no PIM) is not a
+    // neighbour, so RPF'(S,G) stays NULL for it.
+    let next_hop = rpf.neighbor.unwrap_or(rpf.target);
     nbr_primary(ifindex, next_hop).map(|n| (ifindex, n))
 }
 
@@ -190,6 +236,7 @@ mod tests {
         Member {
             ifindex: i(n),
             exclude,
+            excluded: Vec::new(),
             include: include.to_vec(),
         }
     }
@@ -234,6 +281,32 @@ mod tests {
     }
 
     #[test]
+    fn s4_1_6_inherited_olist_sg_rpt_and_pim_exclude() {
+        let mut members = [
+            member(1, true, &[]),
+            member(2, true, &[]),
+            member(3, true, &[]),
+        ];
+        members[0].excluded = vec![S1];
+        members[2].excluded = vec![S1, S2];
+        let dr = |x: IfIndex| x != i(3);
+        assert_eq!(pim_exclude_sg(&members, true, S1, dr), vec![i(1)]);
+        assert_eq!(pim_exclude_sg(&members, true, S2, dr), vec![]);
+        assert_eq!(pim_exclude_sg(&members, false, S1, dr), vec![]);
+        // joins(*,G) = {4, 5}, prunes(S,G,rpt) = {5}, pim_include(*,G) = {1, 2},
+        // pim_exclude(S,G) = {1}.
+        assert_eq!(
+            inherited_olist_sg_rpt(&[i(4), i(5)], &[i(5)], &[i(1), i(2)], &[i(1)]),
+            vec![i(2), i(4)]
+        );
+        // A pruned interface that also has local members stays (pim_include(*,G)).
+        assert_eq!(
+            inherited_olist_sg_rpt(&[i(4)], &[i(4)], &[i(4)], &[]),
+            vec![i(4)]
+        );
+    }
+
+    #[test]
     fn s4_1_6_rpf_prime_is_a_pim_neighbor_or_null() {
         let rpf = |ifindex, neighbor, local| Rpf {
             target: S1,
@@ -265,6 +338,18 @@ mod tests {
         );
         assert_eq!(rpf_prime(Some(&rpf(None, None, true)), nbr), None, "the RP");
         assert_eq!(rpf_prime(None, nbr), None, "not known yet");
+        // A directly connected RP (a PIM router) is its own next hop and RPF neighbour.
+        let connected_rp = Rpf {
+            target: n,
+            ifindex: Some(i(1)),
+            neighbor: None,
+            local: false,
+        };
+        assert_eq!(
+            rpf_prime(Some(&connected_rp), nbr),
+            Some((i(1), n)),
+            "RP on the link"
+        );
         assert_eq!(rpf_interface(Some(&rpf(Some(i(1)), None, true))), None);
         assert_eq!(
             rpf_interface(Some(&rpf(Some(i(1)), None, false))),

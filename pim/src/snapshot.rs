@@ -137,6 +137,43 @@ pub struct GroupSnapshot {
     pub ssm: bool,
     pub star_g: Option<EntrySnapshot>,
     pub sources: Vec<EntrySnapshot>,
+    /// Sources seen on the shared tree at this last-hop router without (S,G) state, with
+    /// their measured rate (for `SptPolicy::Threshold`, 4.2.2).
+    pub shared_tree_rates: Vec<SharedTreeRate>,
+}
+
+/// The rate of a source on the shared tree (4.2.2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SharedTreeRate {
+    pub source: Ipv4Addr,
+    /// kbit/s between the last two kernel samples; None after one sample.
+    pub kbps: Option<u64>,
+}
+
+/// (S,G,rpt) state (4.5.4, 4.5.9).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RptSnapshot {
+    /// Upstream (S,G,rpt) state (4.5.9).
+    pub upstream: crate::RptUpstreamState,
+    /// Override Timer OT(S,G,rpt), remaining ms.
+    pub override_timer_ms: Option<u64>,
+    /// Downstream (S,G,rpt) state per interface (4.5.4); NoInfo interfaces are absent.
+    pub interfaces: Vec<RptDownstreamSnapshot>,
+    /// `inherited_olist(S,G,rpt)` (4.1.6).
+    pub inherited_olist: Vec<IfIndex>,
+    /// `pim_exclude(S,G)` (4.1.6).
+    pub pim_exclude: Vec<IfIndex>,
+}
+
+/// (S,G,rpt) downstream state on one interface (4.5.4).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RptDownstreamSnapshot {
+    pub ifindex: IfIndex,
+    pub state: crate::RptDownstreamState,
+    /// Expiry Timer ET(S,G,rpt,I), remaining ms.
+    pub expiry_ms: Option<u64>,
+    /// Prune-Pending Timer PPT(S,G,rpt,I), remaining ms.
+    pub prune_pending_ms: Option<u64>,
 }
 
 /// One (*,G) (`source` None) or (S,G) entry.
@@ -160,6 +197,12 @@ pub struct EntrySnapshot {
     pub keepalive_timer_ms: Option<u64>,
     /// (S,G) only: SPTbit(S,G) (4.2.2).
     pub spt_bit: bool,
+    /// (S,G) only: SwitchToSptDesired(S,G) (4.2.2) decided at this last-hop router.
+    pub switch_to_spt_desired: bool,
+    /// (S,G) only: the rate measured from the last two kernel samples, kbit/s.
+    pub rate_kbps: Option<u64>,
+    /// (S,G) only: (S,G,rpt) state (4.5.4, 4.5.9), None if there is none.
+    pub rpt: Option<RptSnapshot>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -216,4 +259,10 @@ pub struct TibCounters {
     pub prunes_sent: u64,
     /// TIB timers running.
     pub timers: u64,
+    /// SPT switches at this last-hop router (4.2.2).
+    pub spt_switches: u64,
+    /// Prune(S,G,rpt) decided by the upstream (S,G,rpt) machine (4.5.9; the periodic
+    /// repetitions in Join(*,G) messages are not counted), and received (4.5.4).
+    pub rpt_prunes_sent: u64,
+    pub rpt_prunes_received: u64,
 }

@@ -24,23 +24,25 @@ use std::time::Duration;
 
 use common::{Action, Event, FilterMode, Forwarding, IfIndex, Instant, Membership, RouteKey, Rpf};
 
-use crate::config::Config;
+use crate::config::{Config, SptPolicy};
 use crate::downstream::Oif;
 use crate::events;
 use crate::interface::{IfView, Interface};
 use crate::jp::Outbox;
 use crate::macros::{
-    Member, directly_connected, immediate_olist, inherited_olist_sg, join_desired, join_desired_sg,
-    joins, pim_include_sg, pim_include_star_g, routable_group, rpf_interface, rpf_prime,
+    Member, directly_connected, immediate_olist, inherited_olist_sg, inherited_olist_sg_rpt,
+    join_desired, join_desired_sg, joins, pim_exclude_sg, pim_include_sg, pim_include_star_g,
+    routable_group, rpf_interface, rpf_prime,
 };
 use crate::neighbor::{PROPAGATION_DELAY_DEFAULT, T_OVERRIDE_DEFAULT};
 use crate::packet::{self, EncodedGroup, Message, Register, RegisterStop};
 use crate::packet::{EncodedSource, JoinPrune, JoinPruneGroup};
 use crate::register::{KEEPALIVE_PERIOD, REGISTER_MTU, RP_KEEPALIVE_PERIOD, Reg, RegOutcome};
 use crate::rng::Rng;
+use crate::rpt::{self, Rate, Rpt, RptSend, RptUpstreamState};
 use crate::snapshot::{
     DownstreamSnapshot, EntrySnapshot, ForwardingSnapshot, GroupSnapshot, RegisterCounters,
-    TibCounters, TibSnapshot, UpstreamSnapshot,
+    RptDownstreamSnapshot, RptSnapshot, SharedTreeRate, TibCounters, TibSnapshot, UpstreamSnapshot,
 };
 use crate::timers::{TimerKind, TimerRef, Timers};
 use crate::upstream::{self, Nbr, Upstream, UpstreamState};
@@ -60,7 +62,8 @@ pub mod ignored {
     pub const STAR_G_IN_SSM_RANGE: &str = "star_g_in_ssm_range";
     /// Join(*,G) whose RP is not RP(G) (4.5.2: "silently dropped").
     pub const RP_MISMATCH: &str = "rp_mismatch";
-    /// (S,G,rpt) entries: a later part.
+    /// A Prune(S,G,rpt) for a group without (*,G) state: there is no shared tree to prune
+    /// the source from (4.5.4).
     pub const SG_RPT: &str = "sg_rpt";
 }
 
@@ -203,8 +206,14 @@ struct Entry {
     /// (S,G) only: made by a NOCACHE upcall before RPF(S) was known; once it is known, KAT
     /// stops unless S is directly connected on an interface where we are the DR.
     dc_check: bool,
-    /// (S,G) only: the kernel's packet counter at the last `MfcStats`.
-    stats: Option<u64>,
+    /// (S,G) only: the kernel's counters at the last `MfcStats` and the rate they give.
+    rate: Rate,
+    /// (S,G) only: SwitchToSptDesired(S,G) (4.2.2) decided at this last-hop router; kept
+    /// while KAT(S,G) runs.
+    spt_switch: bool,
+    /// (S,G,rpt) state (4.5.4, 4.5.9); None when there is nothing to remember (no
+    /// downstream state, upstream NotJoined or NotPruned without Override Timer).
+    rpt: Option<Box<Rpt>>,
     /// (S,G) only: data Registers received (and decapsulated by the kernel into this
     /// entry's counter) since the last `MfcStats`.
     regs_since_stats: u64,
@@ -223,6 +232,10 @@ struct StarG {
     /// group lost its RP (the entry lives on only while downstream state does).
     rp: Option<Ipv4Addr>,
     e: Entry,
+    /// `joins(*,G)` and `pim_include(*,G)` as last computed, without RPF_interface(RP(G)):
+    /// the parts of `inherited_olist(S,G,rpt)`.
+    joins: Vec<IfIndex>,
+    include: Vec<IfIndex>,
 }
 
 #[derive(Debug, Default)]
@@ -288,6 +301,9 @@ struct Counters {
     joins_received: u64,
     prunes_received: u64,
     ignored: BTreeMap<&'static str, u64>,
+    spt_switches: u64,
+    rpt_prunes_sent: u64,
+    rpt_prunes_received: u64,
 }
 
 /// The TIB; see the module documentation.
@@ -305,6 +321,11 @@ pub(crate) struct Tib {
     /// The register VIF (`pimreg`), if the shell has one.
     register_vif: Option<IfIndex>,
     reg_counters: RegisterCounters,
+    /// (I, G, S): (S,G,rpt) downstream state on I.
+    rpt_index: BTreeSet<(IfIndex, Ipv4Addr, Ipv4Addr)>,
+    /// (G, S): rate of a source on the shared tree at a last-hop router without (S,G)
+    /// state, for `SptPolicy::Threshold` (4.2.2).
+    shared_rates: BTreeMap<(Ipv4Addr, Ipv4Addr), Rate>,
 }
 
 fn kat_ref(group: Ipv4Addr, s: Ipv4Addr) -> TimerRef {
@@ -430,6 +451,8 @@ impl Tib {
             group.star = Some(StarG {
                 rp: Some(rp),
                 e: Entry::default(),
+                joins: Vec::new(),
+                include: Vec::new(),
             });
             self.watch(env, rp, g, true);
         }
@@ -456,7 +479,7 @@ impl Tib {
         let Some(group) = self.groups.get_mut(&g) else {
             return;
         };
-        let Group { star, members, .. } = group;
+        let Group { star, members, sg } = group;
         let Some(st) = star.as_mut() else {
             return;
         };
@@ -466,9 +489,12 @@ impl Tib {
             .and_then(|w| w.rpf);
         let iif = rpf_interface(rpf.as_ref());
         let include = pim_include_star_g(members, st.rp.is_some(), |i| env.is_dr(i));
-        let olist = immediate_olist(&joins(&st.e.oifs), &include, iif);
+        let joins_l = immediate_olist(&joins(&st.e.oifs), &[], iif);
+        let include_l = immediate_olist(&[], &include, iif);
+        let olist = immediate_olist(&joins_l, &include_l, iif);
         let new_nbr = rpf_prime(rpf.as_ref(), |i, a| env.nbr_primary(i, a));
         let old_alive = env.alive(st.e.up.nbr);
+        let old_up = (st.e.up.state, st.e.up.nbr);
         if let Some(rp) = st.rp {
             let mut c = upstream::Ctx {
                 timers: &mut self.timers,
@@ -479,8 +505,21 @@ impl Tib {
                 source: None,
                 enc: EncodedSource::star_g(rp),
             };
-            st.e.up
-                .update(&mut c, join_desired(&olist), new_nbr, old_alive);
+            let joined =
+                st.e.up
+                    .update(&mut c, join_desired(&olist), new_nbr, old_alive);
+            // 4.5.8: a Join(*,G) carries Prune(S,G,rpt) for every source pruned off the
+            // shared tree.
+            if let Some((i, n)) = joined {
+                for (s, e) in sg.iter() {
+                    if e.rpt
+                        .as_ref()
+                        .is_some_and(|r| r.up == RptUpstreamState::Pruned)
+                    {
+                        self.outbox.prune(i, n, g, EncodedSource::sg_rpt(*s));
+                    }
+                }
+            }
         } else {
             st.e.up.nbr = None;
         }
@@ -499,8 +538,15 @@ impl Tib {
             _ => None,
         };
         emit_fwd(&mut st.e.fwd, fwd, RouteKey::star_g(g), env.out);
-        let changed = st.e.olist != olist;
+        // The (S,G) entries depend on joins(*,G), pim_include(*,G) (inherited_olist(S,G,rpt)),
+        // RPTJoinDesired(G) and RPF'(*,G) (PruneDesired(S,G,rpt)).
+        let changed = st.e.olist != olist
+            || st.joins != joins_l
+            || st.include != include_l
+            || old_up != (st.e.up.state, st.e.up.nbr);
         st.e.olist = olist;
+        st.joins = joins_l;
+        st.include = include_l;
         let needed =
             !st.e.oifs.is_empty() || !include.is_empty() || st.e.up.state == UpstreamState::Joined;
         let sources: Vec<Ipv4Addr> = if changed || !needed {
@@ -513,6 +559,14 @@ impl Tib {
             emit_fwd(&mut st.e.fwd, None, RouteKey::star_g(g), env.out);
             if let Some(rp) = st.rp {
                 self.unwatch(env, rp, g, true);
+            }
+            let stale: Vec<_> = self
+                .shared_rates
+                .range((g, ADDR_MIN)..=(g, ADDR_MAX))
+                .map(|(k, _)| *k)
+                .collect();
+            for k in stale {
+                self.shared_rates.remove(&k);
             }
         }
         for s in sources {
@@ -535,7 +589,10 @@ impl Tib {
             };
             if e.dc_check && rpf.is_some() {
                 e.dc_check = false;
-                if !(dc && iif.is_some_and(|i| env.is_dr(i))) {
+                if dc && iif.is_some_and(|i| env.is_dr(i)) {
+                    // A first-hop source after all, not one of the shared tree.
+                    e.spt_switch = false;
+                } else if !e.spt_switch {
                     self.timers.set(&mut e.kat, kat_ref(g, s), None);
                 }
             }
@@ -558,14 +615,34 @@ impl Tib {
             return;
         };
         let Group { star, sg, members } = group;
-        let star_olist: &[IfIndex] = star.as_ref().map_or(&[], |st| &st.e.olist);
         let Some(e) = sg.get_mut(&s) else {
             return;
         };
+        let asm = star.as_ref().is_some_and(|st| st.rp.is_some());
+        let exclude = pim_exclude_sg(members, asm, s, |i| env.is_dr(i));
+        let (star_joins, star_include): (&[IfIndex], &[IfIndex]) = star
+            .as_ref()
+            .map_or((&[], &[]), |st| (&st.joins, &st.include));
+        // RPTJoinDesired(G) = JoinDesired(*,G); RPF'(S,G,rpt) = RPF'(*,G) (4.1.6, 4.5.9).
+        let rpt_jd = star
+            .as_ref()
+            .is_some_and(|st| st.rp.is_some() && st.e.up.state == UpstreamState::Joined);
+        let rpt_nbr = star.as_ref().and_then(|st| st.e.up.nbr);
+        let star_fwd_iif = star
+            .as_ref()
+            .and_then(|st| st.e.fwd.as_ref())
+            .map(|f| f.iif);
+        let prunes = e.rpt.as_ref().map_or_else(Vec::new, |r| r.prunes());
+        let rpt_olist = inherited_olist_sg_rpt(star_joins, &prunes, star_include, &exclude);
         e.rp_watch = want_rp;
         let include = pim_include_sg(members, s, |i| env.is_dr(i));
         let olist = immediate_olist(&joins(&e.oifs), &include, iif);
-        let inherited = inherited_olist_sg(&olist, star_olist, iif);
+        let inherited = inherited_olist_sg(&olist, &rpt_olist, iif);
+        // The macros of 4.1.6 do not remove the incoming interface; only forwarding does
+        // (4.2). JoinDesired's keepalive part must see the shared-tree olist even when it is
+        // the source's RPF interface: an RP whose receivers and source are both behind one
+        // neighbour still joins the source tree through it (that neighbour then forwards).
+        let inherited_all = inherited_olist_sg(&olist, &rpt_olist, None);
         let new_nbr = rpf_prime(rpf.as_ref(), |i, a| env.nbr_primary(i, a));
         let old_alive = env.alive(e.up.nbr);
         let mut c = upstream::Ctx {
@@ -577,7 +654,7 @@ impl Tib {
             source: Some(s),
             enc: EncodedSource::sg(s),
         };
-        let jd = join_desired_sg(&olist, kat_running, &inherited);
+        let jd = join_desired_sg(&olist, kat_running, &inherited_all);
         e.up.update(&mut c, jd, new_nbr, old_alive);
         // 4.4.1: CouldRegister(S,G) = I_am_DR(RPF_interface(S)) AND KeepaliveTimer(S,G) is
         // running AND DirectlyConnected(S) == TRUE; and G has an RP that is not us.
@@ -591,17 +668,54 @@ impl Tib {
         }
         if !kat_running {
             e.spt_bit = false;
+            e.spt_switch = false;
+        }
+        // 4.5.9: PruneDesired(S,G,rpt) = RPTJoinDesired(G) AND (inherited_olist(S,G,rpt) ==
+        // NULL OR (SPTbit(S,G) == TRUE AND RPF'(*,G) != RPF'(S,G))).
+        let prune_desired = rpt_jd && (rpt_olist.is_empty() || (e.spt_bit && rpt_nbr != new_nbr));
+        if rpt_jd || e.rpt.is_some() {
+            let r = e.rpt.get_or_insert_with(Box::default);
+            let send = rpt::update_up(
+                r,
+                &mut self.timers,
+                g,
+                s,
+                rpt_jd,
+                prune_desired,
+                !rpt_olist.is_empty(),
+            );
+            match (send, rpt_nbr) {
+                (RptSend::Join, Some((i, n))) => {
+                    self.outbox.join(i, n, g, EncodedSource::sg_rpt(s));
+                }
+                (RptSend::Prune, Some((i, n))) => {
+                    self.outbox.prune(i, n, g, EncodedSource::sg_rpt(s));
+                    self.counters.rpt_prunes_sent += 1;
+                    env.event(
+                        events::RPT_PRUNE,
+                        format!("({s}, {g}): Prune(S,G,rpt) to {n} on {i}"),
+                    );
+                }
+                _ => {}
+            }
+            if r.up != RptUpstreamState::Pruned && r.is_idle() {
+                e.rpt = None;
+            }
         }
         let key = RouteKey::sg(s, g);
+        let spt_state = !e.oifs.is_empty()
+            || !include.is_empty()
+            || e.up.state == UpstreamState::Joined
+            || kat_running;
         let fwd = match register_vif {
             // 4.2 at the RP before SPTbit(S,G): the data comes decapsulated from the register
             // VIF (RPF_interface(RP(G)) at the RP) and goes to inherited_olist(S,G,rpt).
             Some(vif) if i_am_rp && !e.spt_bit => Some(Forwarding {
                 key,
                 iif: Some(vif),
-                oifs: star_olist.iter().copied().filter(|&i| i != vif).collect(),
+                oifs: rpt_olist.iter().copied().filter(|&i| i != vif).collect(),
             }),
-            _ => iif.map(|iif| {
+            _ if spt_state => iif.map(|iif| {
                 let mut oifs: BTreeSet<IfIndex> = inherited.iter().copied().collect();
                 if let Some(vif) = register_vif.filter(|_| e.reg.tunnel()) {
                     oifs.insert(vif);
@@ -612,13 +726,21 @@ impl Tib {
                     oifs,
                 }
             }),
+            // Only (S,G,rpt) state: S on the shared tree, as the (*,G) intent has it, to
+            // inherited_olist(S,G,rpt) (4.2).
+            _ => star_fwd_iif.and_then(|star_iif| {
+                let iif = star_iif.or(iif)?;
+                Some(Forwarding {
+                    key,
+                    iif: Some(iif),
+                    oifs: rpt_olist.iter().copied().filter(|&i| i != iif).collect(),
+                })
+            }),
         };
         emit_fwd(&mut e.fwd, fwd, key, env.out);
         e.olist = olist;
-        let needed = !e.oifs.is_empty()
-            || !include.is_empty()
-            || e.up.state == UpstreamState::Joined
-            || kat_running;
+        let needed =
+            spt_state || e.rpt.as_ref().is_some_and(|r| !r.is_idle()) || !exclude.is_empty();
         if !needed {
             let mut e = sg.remove(&s).expect("present");
             emit_fwd(&mut e.fwd, None, key, env.out);
@@ -658,16 +780,18 @@ impl Tib {
                 ),
             );
         }
-        let mut include = if exclude {
-            Vec::new()
+        let mut sources = m.sources.clone();
+        sources.sort_unstable();
+        sources.dedup();
+        let (include, excluded) = if exclude {
+            (Vec::new(), sources)
         } else {
-            m.sources.clone()
+            (sources, Vec::new())
         };
-        include.sort_unstable();
-        include.dedup();
         let new = (exclude || !include.is_empty()).then_some(Member {
             ifindex: m.ifindex,
             exclude,
+            excluded,
             include,
         });
         let group = self.groups.entry(g).or_default();
@@ -696,6 +820,17 @@ impl Tib {
         let new_ex = new.as_ref().is_some_and(|n| n.exclude);
         if old_ex != new_ex {
             self.touch(env, g, None, dr && new_ex);
+        }
+        // pim_exclude(S,G) (4.1.6): (S,G,rpt) state for the excluded sources of a group
+        // on the shared tree.
+        let old_x = old.as_ref().map(|o| o.excluded.clone()).unwrap_or_default();
+        let new_x = new.as_ref().map(|n| n.excluded.clone()).unwrap_or_default();
+        let has_star = self.groups.get(&g).is_some_and(|x| x.star.is_some());
+        for s in old_x.iter().filter(|s| new_x.binary_search(s).is_err()) {
+            self.touch(env, g, Some(*s), false);
+        }
+        for s in new_x.iter().filter(|s| old_x.binary_search(s).is_err()) {
+            self.touch(env, g, Some(*s), dr && has_star);
         }
         let old_in = old.map(|o| o.include).unwrap_or_default();
         let new_in = new.map(|n| n.include).unwrap_or_default();
@@ -795,6 +930,14 @@ impl Tib {
             for (_, g, s) in keys {
                 self.ds_no_info(env, i, g, s, false);
             }
+            let keys: Vec<_> = self
+                .rpt_index
+                .range((i, ADDR_MIN, ADDR_MIN)..=(i, ADDR_MAX, ADDR_MAX))
+                .copied()
+                .collect();
+            for (_, g, s) in keys {
+                self.rpt_no_info(env, i, g, s);
+            }
         }
         if before.is_dr != after.is_dr {
             // I_am_DR(I) changed: CouldRegister(S,G) of the sources whose RPF interface is
@@ -825,6 +968,10 @@ impl Tib {
                 };
                 if m.exclude {
                     self.touch(env, g, None, after.is_dr);
+                }
+                let has_star = self.groups.get(&g).is_some_and(|x| x.star.is_some());
+                for s in m.excluded {
+                    self.touch(env, g, Some(s), after.is_dr && has_star);
                 }
                 for s in m.include {
                     self.touch(env, g, Some(s), after.is_dr);
@@ -968,6 +1115,27 @@ impl Tib {
         set: &JoinPruneGroup,
     ) {
         let g = set.group.group;
+        // 4.5.4: a Join(*,G) in the message moves (S,G,rpt) Prune to PruneTmp and
+        // Prune-Pending to Prune-Pending-Tmp on I before the message's Prune(S,G,rpt) are
+        // processed; what is still temporary at the end of the message goes to NoInfo.
+        let star_join = !env.config.is_ssm(g)
+            && set
+                .joins
+                .iter()
+                .any(|j| j.mask_len == 32 && j.is_star_g() && env.rp_for(g) == Some(j.source));
+        let tmp: Vec<Ipv4Addr> = if star_join {
+            self.rpt_index
+                .range((i, g, ADDR_MIN)..=(i, g, ADDR_MAX))
+                .map(|k| k.2)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for s in &tmp {
+            if let Some(r) = self.rpt_mut(g, *s) {
+                r.star_join(i);
+            }
+        }
         for j in &set.joins {
             self.counters.joins_received += 1;
             if j.mask_len != 32 {
@@ -986,7 +1154,8 @@ impl Tib {
                 self.ensure_sg(env, g, j.source);
                 self.ds_join(env, i, g, Some(j.source), holdtime);
             } else {
-                self.ignore(ignored::SG_RPT);
+                // Join(S,G,rpt): Prune and Prune-Pending -> NoInfo.
+                self.rpt_no_info(env, i, g, j.source);
             }
         }
         for p in &set.prunes {
@@ -998,8 +1167,77 @@ impl Tib {
             } else if p.is_sg() {
                 self.ds_prune(env, i, g, Some(p.source));
             } else {
-                self.ignore(ignored::SG_RPT);
+                self.rpt_prune(env, i, g, p.source, holdtime);
             }
+        }
+        for s in tmp {
+            let Some(r) = self
+                .groups
+                .get_mut(&g)
+                .and_then(|x| x.sg.get_mut(&s))
+                .and_then(|e| e.rpt.as_deref_mut())
+            else {
+                continue;
+            };
+            if r.end_of_message(&mut self.timers, g, s, i) {
+                self.rpt_index.remove(&(i, g, s));
+                self.refresh_sg(env, g, s);
+            }
+        }
+    }
+
+    fn rpt_mut(&mut self, g: Ipv4Addr, s: Ipv4Addr) -> Option<&mut Rpt> {
+        self.groups.get_mut(&g)?.sg.get_mut(&s)?.rpt.as_deref_mut()
+    }
+
+    /// "Receive Prune(S,G,rpt)" on I (4.5.4). PPT(S,G,rpt,I) is J/P_Override_Interval(I)
+    /// with more than one neighbour on I, else zero (Prune at once). Ignored without (*,G)
+    /// state.
+    fn rpt_prune(
+        &mut self,
+        env: &mut Env<'_>,
+        i: IfIndex,
+        g: Ipv4Addr,
+        s: Ipv4Addr,
+        holdtime: u16,
+    ) {
+        if self.groups.get(&g).is_none_or(|x| x.star.is_none()) {
+            self.ignore(ignored::SG_RPT);
+            return;
+        }
+        self.counters.rpt_prunes_received += 1;
+        let ppt = if env.neighbor_count(i) > 1 {
+            env.jp_override_interval(i)
+        } else {
+            Duration::ZERO
+        };
+        self.ensure_sg(env, g, s);
+        let e = self
+            .groups
+            .get_mut(&g)
+            .and_then(|x| x.sg.get_mut(&s))
+            .expect("made");
+        let r = e.rpt.get_or_insert_with(Box::default);
+        if r.receive_prune(&mut self.timers, g, s, i, env.now, holdtime, ppt) && ppt.is_zero() {
+            r.ppt_expired(&mut self.timers, g, s, i);
+        }
+        self.rpt_index.insert((i, g, s));
+        self.refresh_sg(env, g, s);
+    }
+
+    /// (S,G,rpt) downstream state on I -> NoInfo (Join(S,G,rpt), ET expiry, PIM stopped).
+    fn rpt_no_info(&mut self, env: &mut Env<'_>, i: IfIndex, g: Ipv4Addr, s: Ipv4Addr) {
+        let Some(r) = self
+            .groups
+            .get_mut(&g)
+            .and_then(|x| x.sg.get_mut(&s))
+            .and_then(|e| e.rpt.as_deref_mut())
+        else {
+            return;
+        };
+        if r.no_info(&mut self.timers, g, s, i) {
+            self.rpt_index.remove(&(i, g, s));
+            self.refresh_sg(env, g, s);
         }
     }
 
@@ -1013,6 +1251,9 @@ impl Tib {
                 self.see_join_if(env, g, None, nbr, holdtime);
             } else if j.is_sg() {
                 self.see_join_if(env, g, Some(j.source), nbr, holdtime);
+            } else {
+                // 4.5.9 "See Join(S,G,rpt) to RPF'(S,G,rpt)": cancel OT.
+                self.see_rpt(env, g, j.source, nbr, false);
             }
         }
         for p in &set.prunes {
@@ -1026,8 +1267,57 @@ impl Tib {
             } else {
                 // Prune(S,G), and 4.5.7 "See Prune(S,G,rpt) to RPF'(S,G)".
                 self.decrease_jt_if(env, g, Some(p.source), nbr);
+                // 4.5.9 "See Prune(S,G,rpt) to RPF'(S,G,rpt)" and "See Prune(S,G) to
+                // RPF'(S,G,rpt)": OT = min(OT, t_override) in NotPruned.
+                self.see_rpt(env, g, p.source, nbr, true);
             }
         }
+    }
+
+    /// Another router's Prune(S,G,rpt) or Prune(S,G) (`prune`) or Join(S,G,rpt) to `nbr`:
+    /// if `nbr` is RPF'(*,G) and RPTJoinDesired(G), the upstream (S,G,rpt) machine in
+    /// NotPruned starts its Override Timer (a Prune) or cancels it (a Join) (4.5.9).
+    fn see_rpt(&mut self, env: &mut Env<'_>, g: Ipv4Addr, s: Ipv4Addr, nbr: Nbr, prune: bool) {
+        let on_rpt = self
+            .groups
+            .get(&g)
+            .and_then(|x| x.star.as_ref())
+            .is_some_and(|st| {
+                st.rp.is_some()
+                    && st.e.up.state == UpstreamState::Joined
+                    && st.e.up.nbr == Some(nbr)
+            });
+        if !on_rpt {
+            return;
+        }
+        if prune {
+            self.ensure_sg(env, g, s);
+            let t = env.t_override(nbr.0);
+            let e = self
+                .groups
+                .get_mut(&g)
+                .and_then(|x| x.sg.get_mut(&s))
+                .expect("made");
+            let r = e.rpt.get_or_insert_with(Box::default);
+            if r.up == RptUpstreamState::RptNotJoined {
+                // Derived NotPruned state (not stored while idle); refresh_sg corrects it.
+                r.up = RptUpstreamState::NotPruned;
+            }
+            let at = env.now + t;
+            if r.up == RptUpstreamState::NotPruned && r.ot.is_none_or(|ot| ot > at) {
+                self.timers.set(&mut r.ot, rpt::ot_ref(g, s), Some(at));
+            }
+        } else if let Some(r) = self
+            .groups
+            .get_mut(&g)
+            .and_then(|x| x.sg.get_mut(&s))
+            .and_then(|e| e.rpt.as_deref_mut())
+        {
+            self.timers.set(&mut r.ot, rpt::ot_ref(g, s), None);
+        } else {
+            return;
+        }
+        self.refresh_sg(env, g, s);
     }
 
     /// "Receive Join(X)" on I (the entry exists).
@@ -1163,23 +1453,39 @@ impl Tib {
         };
         let rp_is_us = self.rpf_of(Some(rp)).is_some_and(|r| r.local)
             || env.ifs.values().any(|i| i.own_addr() == Some(rp));
-        if rp_is_us || !env.is_dr(arrival) {
+        if rp_is_us {
             return;
         }
         let rpf = self.rpf_of(Some(s));
-        if let Some(r) = rpf
-            && !(directly_connected(Some(&r)) && r.ifindex == Some(arrival))
-        {
+        let first_hop = env.is_dr(arrival)
+            && rpf.is_none_or(|r| directly_connected(Some(&r)) && r.ifindex == Some(arrival));
+        // 4.2.2 at a last-hop router: the first packet of S on the shared tree (arriving
+        // on RPF_interface(RP(G))).
+        let on_rpt = self
+            .groups
+            .get(&g)
+            .and_then(|x| x.star.as_ref())
+            .is_some_and(|st| rpf_interface(self.rpf_of(st.rp).as_ref()) == Some(arrival));
+        let switch = env.config.spt_switchover == SptPolicy::Immediate
+            && on_rpt
+            && self.last_hop_wants(env, g, s);
+        if !first_hop && !switch {
             return;
         }
         self.ensure_sg(env, g, s);
-        self.set_kat(env, g, s, KEEPALIVE_PERIOD);
-        if rpf.is_none()
-            && let Some(e) = self.groups.get_mut(&g).and_then(|x| x.sg.get_mut(&s))
-        {
-            e.dc_check = true;
+        if first_hop {
+            self.set_kat(env, g, s, KEEPALIVE_PERIOD);
+            if rpf.is_none()
+                && let Some(e) = self.groups.get_mut(&g).and_then(|x| x.sg.get_mut(&s))
+            {
+                e.dc_check = true;
+            }
         }
-        self.refresh_sg(env, g, s);
+        if switch {
+            self.switch_to_spt(env, g, s, None);
+        } else {
+            self.refresh_sg(env, g, s);
+        }
     }
 
     /// A packet of (S,G) from the register VIF (`UpcallKind::WholePacket`): in Register
@@ -1303,11 +1609,12 @@ impl Tib {
             return;
         }
         self.ensure_sg(env, g, s);
-        let iif = self.rpf_of(Some(s)).and_then(|r| r.ifindex);
+        let rpt_olist = self.rpt_olist(env, g, s);
         let group = self.groups.get_mut(&g).expect("made");
-        let star_olist: &[IfIndex] = group.star.as_ref().map_or(&[], |st| &st.e.olist);
         let e = group.sg.get_mut(&s).expect("made");
-        let inherited = inherited_olist_sg(&e.olist, star_olist, iif);
+        // inherited_olist(S,G) as 4.1.6 defines it, without removing the iif (see
+        // `update_sg`): receivers behind the source's RPF interface are still receivers.
+        let inherited = inherited_olist_sg(&e.olist, &rpt_olist, None);
         let spt_bit = e.spt_bit;
         if !reg.null {
             e.regs_since_stats += 1;
@@ -1370,19 +1677,118 @@ impl Tib {
     /// last sample (by more than the data Registers the kernel decapsulated into the entry
     /// meanwhile) means data arrived; the counter going down means the kernel entry was
     /// made again.
-    pub fn mfc_stats(&mut self, env: &mut Env<'_>, s: Ipv4Addr, g: Ipv4Addr, packets: u64) {
-        let Some(e) = self.groups.get_mut(&g).and_then(|x| x.sg.get_mut(&s)) else {
+    ///
+    /// The byte counters give the rate of the source (4.2.2): at a last-hop router
+    /// (`pim_include(*,G) (-) pim_exclude(S,G)` not empty, on the shared tree, not the RP)
+    /// `SwitchToSptDesired(S,G)` is evaluated on data ([`SptPolicy`]); for a source
+    /// without (S,G) state the samples of the kernel entry made from the (*,G) intent are
+    /// kept per (S,G) until the switch.
+    pub fn mfc_stats(
+        &mut self,
+        env: &mut Env<'_>,
+        s: Ipv4Addr,
+        g: Ipv4Addr,
+        packets: u64,
+        bytes: u64,
+    ) {
+        if let Some(e) = self.groups.get_mut(&g).and_then(|x| x.sg.get_mut(&s)) {
+            let delta = e.rate.sample(env.now, packets, bytes);
+            let kbps = e.rate.kbps;
+            let switched = e.spt_switch;
+            let regs = std::mem::take(&mut e.regs_since_stats);
+            if delta > regs {
+                self.data_arrived(env, g, s);
+            }
+            if delta > 0
+                && !switched
+                && spt_wanted(env.config, kbps)
+                && self.last_hop_wants(env, g, s)
+            {
+                self.switch_to_spt(env, g, s, None);
+            }
             return;
-        };
-        let delta = match e.stats {
-            Some(last) if packets >= last => packets - last,
-            _ => packets,
-        };
-        e.stats = Some(packets);
-        let regs = std::mem::take(&mut e.regs_since_stats);
-        if delta > regs {
-            self.data_arrived(env, g, s);
         }
+        if env.config.spt_switchover == SptPolicy::Never || !self.last_hop_wants(env, g, s) {
+            self.shared_rates.remove(&(g, s));
+            return;
+        }
+        let r = self.shared_rates.entry((g, s)).or_default();
+        let delta = r.sample(env.now, packets, bytes);
+        if delta > 0 && spt_wanted(env.config, r.kbps) {
+            let base = self.shared_rates.remove(&(g, s));
+            self.switch_to_spt(env, g, s, base);
+        }
+    }
+
+    /// A last-hop router for S of G (4.2.2): G is on the shared tree here (RP(G) is another
+    /// router), `pim_include(*,G) (-) pim_exclude(S,G)` is not empty, S is not directly
+    /// connected (known or not yet).
+    fn last_hop_wants(&self, env: &Env<'_>, g: Ipv4Addr, s: Ipv4Addr) -> bool {
+        let Some(group) = self.groups.get(&g) else {
+            return false;
+        };
+        let Some(st) = &group.star else {
+            return false;
+        };
+        if st.rp.is_none()
+            || self.rpf_of(st.rp).is_none_or(|r| r.local)
+            || self
+                .rpf_of(Some(s))
+                .is_some_and(|r| directly_connected(Some(&r)))
+        {
+            return false;
+        }
+        let exclude = pim_exclude_sg(&group.members, true, s, |i| env.is_dr(i));
+        st.include.iter().any(|i| !exclude.contains(i))
+    }
+
+    /// `inherited_olist(S,G,rpt)` (4.1.6) for S of G.
+    fn rpt_olist(&self, env: &Env<'_>, g: Ipv4Addr, s: Ipv4Addr) -> Vec<IfIndex> {
+        let Some(group) = self.groups.get(&g) else {
+            return Vec::new();
+        };
+        let Some(st) = &group.star else {
+            return Vec::new();
+        };
+        let exclude = pim_exclude_sg(&group.members, st.rp.is_some(), s, |i| env.is_dr(i));
+        let prunes = group
+            .sg
+            .get(&s)
+            .and_then(|e| e.rpt.as_ref())
+            .map_or_else(Vec::new, |r| r.prunes());
+        inherited_olist_sg_rpt(&st.joins, &prunes, &st.include, &exclude)
+    }
+
+    /// SwitchToSptDesired(S,G) became true at a last-hop router (4.2.2): (S,G) state with
+    /// KAT(S,G) started by the data (4.2.1), so that JoinDesired(S,G) joins the source
+    /// tree. `base`: the counters of the source on the shared tree, so that only data
+    /// counted after the switch sets SPTbit(S,G).
+    fn switch_to_spt(&mut self, env: &mut Env<'_>, g: Ipv4Addr, s: Ipv4Addr, base: Option<Rate>) {
+        self.ensure_sg(env, g, s);
+        let e = self
+            .groups
+            .get_mut(&g)
+            .and_then(|x| x.sg.get_mut(&s))
+            .expect("made");
+        if e.spt_switch {
+            return;
+        }
+        e.spt_switch = true;
+        if let Some(b) = base {
+            e.rate = b;
+        }
+        let kbps = e.rate.kbps;
+        self.counters.spt_switches += 1;
+        let why = match (env.config.spt_switchover, kbps) {
+            (SptPolicy::Threshold { kbps: t }, Some(k)) => format!("{k} kbit/s > {t} kbit/s"),
+            _ => "first packet".to_string(),
+        };
+        env.event(
+            events::SPT_SWITCH,
+            format!("({s}, {g}): switch to the shortest-path tree ({why})"),
+        );
+        self.set_kat(env, g, s, KEEPALIVE_PERIOD);
+        self.refresh_sg(env, g, s);
     }
 
     /// Data of (S,G) arrived on RPF_interface(S) (4.2.1, the kernel counts only what the
@@ -1398,20 +1804,21 @@ impl Tib {
         let rpf = self.rpf_of(Some(s));
         let dc = directly_connected(rpf.as_ref());
         let iif = rpf.and_then(|r| r.ifindex);
+        let rpt_olist = self.rpt_olist(env, g, s);
         let Some(group) = self.groups.get(&g) else {
             return;
         };
-        let (star_olist, star_rpf_if, star_nbr) = match &group.star {
+        let (star_rpf_if, star_nbr) = match &group.star {
             Some(st) => {
                 let r = self.rpf_of(st.rp);
-                (st.e.olist.clone(), rpf_interface(r.as_ref()), st.e.up.nbr)
+                (rpf_interface(r.as_ref()), st.e.up.nbr)
             }
-            None => (Vec::new(), None, None),
+            None => (None, None),
         };
         let Some(e) = group.sg.get(&s) else {
             return;
         };
-        let inherited = inherited_olist_sg(&e.olist, &star_olist, iif);
+        let inherited = inherited_olist_sg(&e.olist, &rpt_olist, None);
         if dc || (e.up.state == UpstreamState::Joined && !inherited.is_empty()) {
             self.set_kat(env, g, s, KEEPALIVE_PERIOD);
         }
@@ -1421,7 +1828,7 @@ impl Tib {
             .and_then(|x| x.sg.get_mut(&s))
             .expect("present");
         let jd = join_desired_sg(&e.olist, e.kat.is_some(), &inherited);
-        let rpt_olist_null = star_olist.iter().all(|&i| Some(i) == iif);
+        let rpt_olist_null = rpt_olist.iter().all(|&i| Some(i) == iif);
         if iif.is_some()
             && jd
             && (dc
@@ -1445,6 +1852,7 @@ impl Tib {
                 continue;
             };
             let enc = group.enc(s);
+            let star_nbr = group.star.as_ref().and_then(|st| st.e.up.nbr);
             let Some(e) = group.entry_mut(s) else {
                 continue;
             };
@@ -1463,7 +1871,24 @@ impl Tib {
                         source: s,
                         enc,
                     };
-                    e.up.jt_expired(&mut c);
+                    let joined = e.up.jt_expired(&mut c);
+                    // 4.5.8: the periodic Join(*,G) carries the Prune(S,G,rpt) of the
+                    // sources pruned off the shared tree.
+                    if let (None, Some((i, n))) = (s, joined) {
+                        let pruned: Vec<Ipv4Addr> = group
+                            .sg
+                            .iter()
+                            .filter(|(_, e)| {
+                                e.rpt
+                                    .as_ref()
+                                    .is_some_and(|r| r.up == RptUpstreamState::Pruned)
+                            })
+                            .map(|(s, _)| *s)
+                            .collect();
+                        for ps in pruned {
+                            self.outbox.prune(i, n, g, EncodedSource::sg_rpt(ps));
+                        }
+                    }
                 }
                 TimerKind::Et(i) => {
                     if let Some(o) = e.oif_mut(i) {
@@ -1483,6 +1908,33 @@ impl Tib {
                     if let Some(s) = s {
                         self.refresh_sg(env, g, s);
                     }
+                }
+                TimerKind::RptEt(i) => {
+                    if let Some(s) = s {
+                        self.rpt_no_info(env, i, g, s);
+                    }
+                }
+                TimerKind::RptPpt(i) => {
+                    if let (Some(s), Some(r)) = (s, e.rpt.as_deref_mut()) {
+                        r.ppt_expired(&mut self.timers, g, s, i);
+                        self.refresh_sg(env, g, s);
+                    }
+                }
+                TimerKind::Ot => {
+                    let Some(s) = s else {
+                        continue;
+                    };
+                    let Some(r) = e.rpt.as_deref_mut() else {
+                        continue;
+                    };
+                    r.ot = None;
+                    // "OT expires" (NotPruned): send Join(S,G,rpt) to RPF'(S,G,rpt).
+                    if r.up == RptUpstreamState::NotPruned
+                        && let Some((i, n)) = star_nbr
+                    {
+                        self.outbox.join(i, n, g, EncodedSource::sg_rpt(s));
+                    }
+                    self.refresh_sg(env, g, s);
                 }
                 TimerKind::Rst => {
                     e.reg.rst = None;
@@ -1567,6 +2019,48 @@ impl Tib {
                 register_stop_timer_ms: ms(e.reg.rst),
                 keepalive_timer_ms: ms(e.kat),
                 spt_bit: e.spt_bit,
+                switch_to_spt_desired: e.spt_switch,
+                rate_kbps: e.rate.kbps,
+                rpt: s
+                    .filter(|_| e.rpt.is_some() || group.star.is_some())
+                    .map(|s| {
+                        let r = e.rpt.as_deref().cloned().unwrap_or_default();
+                        let asm = group.star.as_ref().is_some_and(|st| st.rp.is_some());
+                        let is_dr = |i: IfIndex| ifs.get(&i).is_some_and(Interface::is_dr);
+                        let exclude = pim_exclude_sg(&group.members, asm, s, is_dr);
+                        let (joins_l, include_l): (&[IfIndex], &[IfIndex]) = group
+                            .star
+                            .as_ref()
+                            .map_or((&[], &[]), |st| (&st.joins, &st.include));
+                        let rpt_jd = group.star.as_ref().is_some_and(|st| {
+                            st.rp.is_some() && st.e.up.state == UpstreamState::Joined
+                        });
+                        let olist =
+                            inherited_olist_sg_rpt(joins_l, &r.prunes(), include_l, &exclude);
+                        // NotPruned is not stored while idle: derive it.
+                        let up = match r.up {
+                            RptUpstreamState::RptNotJoined if rpt_jd && !olist.is_empty() => {
+                                RptUpstreamState::NotPruned
+                            }
+                            x => x,
+                        };
+                        RptSnapshot {
+                            upstream: up,
+                            override_timer_ms: ms(r.ot),
+                            interfaces: r
+                                .oifs
+                                .iter()
+                                .map(|o| RptDownstreamSnapshot {
+                                    ifindex: o.ifindex,
+                                    state: o.state,
+                                    expiry_ms: ms(o.et),
+                                    prune_pending_ms: ms(o.ppt),
+                                })
+                                .collect(),
+                            inherited_olist: olist,
+                            pim_exclude: exclude,
+                        }
+                    }),
             }
         };
         TibSnapshot {
@@ -1589,6 +2083,14 @@ impl Tib {
                         .iter()
                         .map(|(s, e)| entry(group, Some(*s), e, Some(*s)))
                         .collect(),
+                    shared_tree_rates: self
+                        .shared_rates
+                        .range((*g, ADDR_MIN)..=(*g, ADDR_MAX))
+                        .map(|((_, s), r)| SharedTreeRate {
+                            source: *s,
+                            kbps: r.kbps,
+                        })
+                        .collect(),
                 })
                 .collect(),
             rpf_watches: self.watches.keys().copied().collect(),
@@ -1606,6 +2108,9 @@ impl Tib {
                 joins_sent: self.outbox.joins_sent,
                 prunes_sent: self.outbox.prunes_sent,
                 timers: self.timers.len() as u64,
+                spt_switches: self.counters.spt_switches,
+                rpt_prunes_sent: self.counters.rpt_prunes_sent,
+                rpt_prunes_received: self.counters.rpt_prunes_received,
             },
             register: self.reg_counters.clone(),
         }
@@ -1614,4 +2119,14 @@ impl Tib {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `SwitchToSptDesired(S,G)` (4.2.2) at a last-hop router, by policy, from the measured
+/// rate of the source.
+fn spt_wanted(config: &Config, kbps: Option<u64>) -> bool {
+    match config.spt_switchover {
+        SptPolicy::Immediate => true,
+        SptPolicy::Never => false,
+        SptPolicy::Threshold { kbps: t } => kbps.is_some_and(|k| k > u64::from(t)),
+    }
 }

@@ -23,6 +23,12 @@ pub(crate) enum TimerKind {
     Kat,
     /// Register-Stop Timer RST(S,G) (4.4.1).
     Rst,
+    /// Expiry Timer ET(S,G,rpt,I) (4.5.4).
+    RptEt(IfIndex),
+    /// Prune-Pending Timer PPT(S,G,rpt,I) (4.5.4).
+    RptPpt(IfIndex),
+    /// Override Timer OT(S,G,rpt) (4.5.9).
+    Ot,
 }
 
 /// A timer of the TIB: the entry ((*,G) when `source` is None) and which of its timers.

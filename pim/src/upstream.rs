@@ -103,14 +103,16 @@ impl Ctx<'_> {
 impl Upstream {
     /// Re-evaluate `JoinDesired(X)` and `RPF'(X)` after anything they depend on changed.
     /// `old_alive`: the old RPF'(X) is still a neighbour (a Prune to it is worth sending).
+    /// Returns the neighbour a Join(X) was sent to, if one was.
     pub fn update(
         &mut self,
         c: &mut Ctx<'_>,
         join_desired: bool,
         rpf_prime: Option<Nbr>,
         old_alive: bool,
-    ) {
+    ) -> Option<Nbr> {
         let old = self.nbr;
+        let mut joined = None;
         match (self.state, join_desired) {
             (UpstreamState::NotJoined, false) => {}
             (UpstreamState::NotJoined, true) => {
@@ -118,6 +120,7 @@ impl Upstream {
                 self.state = UpstreamState::Joined;
                 if let Some(n) = rpf_prime {
                     c.send_join(n);
+                    joined = Some(n);
                 }
                 let at = rpf_prime.map(|_| c.now + c.t_periodic);
                 c.jt(self, at);
@@ -135,6 +138,7 @@ impl Upstream {
                 // JT = t_periodic.
                 if let Some(n) = rpf_prime {
                     c.send_join(n);
+                    joined = Some(n);
                 }
                 if let Some(n) = old.filter(|_| old_alive) {
                     c.send_prune(n);
@@ -145,17 +149,23 @@ impl Upstream {
             (UpstreamState::Joined, true) => {}
         }
         self.nbr = rpf_prime;
+        joined
     }
 
-    /// "JT(X) expires": send Join(X) to RPF'(X), restart JT with t_periodic.
-    pub fn jt_expired(&mut self, c: &mut Ctx<'_>) {
+    /// "JT(X) expires": send Join(X) to RPF'(X), restart JT with t_periodic. Returns the
+    /// neighbour the Join went to.
+    pub fn jt_expired(&mut self, c: &mut Ctx<'_>) -> Option<Nbr> {
         match (self.state, self.nbr) {
             (UpstreamState::Joined, Some(n)) => {
                 c.send_join(n);
                 let at = c.now + c.t_periodic;
                 c.jt(self, Some(at));
+                Some(n)
             }
-            _ => c.jt(self, None),
+            _ => {
+                c.jt(self, None);
+                None
+            }
         }
     }
 

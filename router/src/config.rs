@@ -1309,7 +1309,10 @@ outputs = ["eth0"]
             .skip(1)
             .filter_map(|b| b.split("```").next())
             .collect();
-        assert!(blocks.len() >= 2, "the README has its configuration examples");
+        assert!(
+            blocks.len() >= 2,
+            "the README has its configuration examples"
+        );
         let text = blocks.concat();
         let c = parse(Path::new("README.md"), &text).unwrap_or_else(|e| panic!("{e}"));
         assert!(c.interfaces["eth0"].igmp.is_some() && c.interfaces["eth0"].pim.is_some());

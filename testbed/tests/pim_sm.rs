@@ -217,14 +217,21 @@ fn asm_shared_tree_with_the_rp_at_the_first_hop() {
     let r = report(rx);
     drop(tx);
     assert!(r.unique >= 180, "shared-tree delivery: {r:?}");
+    assert_eq!(r.duplicates, 0, "{r:?}");
     for router in ["r1", "r2", "r3"] {
         let (origin, oifs) =
             mroute(&net, router, "10.0.1.1", "239.1.2.3").expect("an entry per source");
-        assert_eq!(
-            (origin.as_str(), oifs),
-            ("pim-star-g", vec!["eth1".to_owned()]),
-            "{router}"
-        );
+        assert_eq!(oifs, vec!["eth1".to_owned()], "{router}");
+        // The last hop switched to the source tree at the first packet (the default
+        // policy, RFC 7761 4.2.2): its entry is PIM (S,G) state, not the shared tree's.
+        if router == "r3" {
+            assert_eq!(origin, "pim", "r3 switched to the SPT");
+        } else {
+            assert!(
+                origin == "pim" || origin == "pim-star-g",
+                "{router}: {origin}"
+            );
+        }
     }
 }
 
@@ -349,4 +356,135 @@ fn asm_through_register_to_an_rp_in_the_middle_then_register_stop() {
         ("pim", vec!["eth1".to_owned()]),
         "native forwarding, no pimreg"
     );
+}
+
+/// The RP off the shortest path:
+///   src (10.0.1.1) -- r1 -- r2 -- r3 -- rcv
+///                           |
+///                           rp (10.0.4.2)
+/// r2 (10.0.2.2 / 10.0.3.1 / 10.0.4.1) is where the shared tree (via rp) and the source
+/// tree (via r1) diverge.
+fn rp_off_path(policy: &str) -> String {
+    let pim = "pim = { hello_period = 1, triggered_hello_delay = 0.1 }";
+    let igmp = "igmp = { query_interval = 2, query_response_interval = 1, last_member_query_interval = 0.2 }";
+    let global = format!(
+        "pim = {{ rp = [ {{ group = \"239.0.0.0/8\", address = \"10.0.4.2\" }} ], {policy} }}"
+    );
+    let mut t = String::from("[[host]]\nname = \"src\"\n[[host]]\nname = \"rcv\"\n");
+    for (r, ifaces) in [
+        ("r1", vec!["eth0", "eth1"]),
+        ("r2", vec!["eth0", "eth1", "eth2"]),
+        ("r3", vec!["eth0"]),
+        ("rp", vec!["eth0"]),
+    ] {
+        let mut list: Vec<String> = ifaces
+            .iter()
+            .map(|i| format!("{{ name = \"{i}\", protocols = [\"pim\"], {pim} }}"))
+            .collect();
+        if r == "r3" {
+            list.push(format!(
+                "{{ name = \"eth1\", protocols = [\"igmp\", \"pim\"], {pim}, {igmp} }}"
+            ));
+        }
+        t.push_str(&format!(
+            "[[router]]\nname = \"{r}\"\n[router.mrouterd]\n{global}\ninterface = [ {} ]\n",
+            list.join(", ")
+        ));
+    }
+    for (a, b) in [
+        ("src", "r1"),
+        ("r1", "r2"),
+        ("r2", "r3"),
+        ("r2", "rp"),
+        ("r3", "rcv"),
+    ] {
+        t.push_str(&format!("[[link]]\nnodes = [\"{a}\", \"{b}\"]\n"));
+    }
+    t
+}
+
+/// Run traffic at 100 pkt/s of 64 bytes (about 60 kbit/s on the wire) and report what the
+/// receiver got, r3's entry origin, and whether the RP still forwards S towards r2.
+fn spt_run(policy: &str) -> (Report, String, bool) {
+    let net = net(&rp_off_path(policy));
+    let adj = || {
+        let n = |r: &str| -> usize {
+            let v: Value = net.ctl_json(r, &["show", "pim"]).unwrap();
+            v["pim"]["interfaces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["neighbors"].as_array().map_or(0, Vec::len))
+                .sum()
+        };
+        n("r1") == 1 && n("r2") == 3 && n("r3") == 1 && n("rp") == 1
+    };
+    assert!(wait_until(Duration::from_secs(6), adj), "PIM adjacencies");
+    let rx = recv(&net, "rcv", "239.4.4.4", 6.0, &[]);
+    assert!(
+        wait_until(Duration::from_secs(3), || {
+            let v = net.ctl_json("rp", &["show", "mroutes"]).unwrap();
+            v["pim_star"]["239.4.4.4"]["oifs"] == serde_json::json!(["eth0"])
+        }),
+        "(*,G) at the RP: {}\nr3: {}\nr2: {}",
+        net.ctl_json("rp", &["show", "mroutes"]).unwrap(),
+        net.ctl("r3", &["show", "pim", "upstream"])
+            .unwrap_or_default(),
+        net.ctl("r2", &["show", "pim", "upstream"])
+            .unwrap_or_default()
+    );
+    let tx = send(&net, "src", "239.4.4.4", 100, 500);
+    let r = report(rx);
+    drop(tx);
+    let origin = mroute(&net, "r3", "10.0.1.1", "239.4.4.4")
+        .map(|(o, _)| o)
+        .unwrap_or_default();
+    let rp_forwards =
+        mroute(&net, "rp", "10.0.1.1", "239.4.4.4").is_some_and(|(_, o)| !o.is_empty());
+    if std::env::var("SPT_DEBUG").is_ok() {
+        for rt in ["r1", "r2", "r3", "rp"] {
+            eprintln!(
+                "== {rt}\n{}\n{}\n{}",
+                net.ctl(rt, &["show", "mroutes"]).unwrap_or_default(),
+                net.ctl(rt, &["show", "pim", "upstream"])
+                    .unwrap_or_default(),
+                net.ctl(rt, &["show", "pim", "join"]).unwrap_or_default()
+            );
+        }
+    }
+    (r, origin, rp_forwards)
+}
+
+#[test]
+fn spt_switchover_immediate_prunes_the_shared_tree_at_the_divergence() {
+    let (r, origin, rp_forwards) = spt_run("spt_switchover = \"immediate\"");
+    assert!(r.unique >= 480, "{r:?}");
+    assert_eq!(r.duplicates, 0, "no duplicates across the switch: {r:?}");
+    assert_eq!(origin, "pim", "r3 is on the source tree");
+    assert!(
+        !rp_forwards,
+        "r2 pruned (S,G,rpt) towards the RP, which stopped forwarding S"
+    );
+}
+
+#[test]
+fn spt_switchover_never_stays_on_the_shared_tree() {
+    let (r, origin, rp_forwards) = spt_run("spt_switchover = \"never\"");
+    assert!(r.unique >= 480, "{r:?}");
+    assert_eq!(r.duplicates, 0, "{r:?}");
+    assert_eq!(origin, "pim-star-g", "r3 stays on the shared tree");
+    // The RP's receivers and the source are both behind r2: the RP joins the source tree
+    // through r2 (RFC 7761 4.1.6 keeps the iif in inherited_olist(S,G)), and r2 forwards S
+    // down the shared tree towards r3; the RP itself has nowhere to send S.
+    let _ = rp_forwards;
+}
+
+#[test]
+fn spt_switchover_by_rate_threshold() {
+    // About 60 kbit/s: above 20, below 500.
+    let (_, origin, _) = spt_run("spt_switchover = \"threshold\", spt_threshold_kbps = 500");
+    assert_eq!(origin, "pim-star-g", "below the threshold: shared tree");
+    let (r, origin, _) = spt_run("spt_switchover = \"threshold\", spt_threshold_kbps = 20");
+    assert_eq!(origin, "pim", "above the threshold: source tree");
+    assert_eq!(r.duplicates, 0, "{r:?}");
 }

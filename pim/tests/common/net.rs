@@ -559,6 +559,28 @@ impl Net {
         a
     }
 
+    /// The kernel's packet and byte counters of (S,G) at `r`.
+    pub fn mfc_stats_bytes(
+        &mut self,
+        r: usize,
+        s: Ipv4Addr,
+        g: Ipv4Addr,
+        packets: u64,
+        bytes: u64,
+    ) -> Vec<Action> {
+        let a = self.nodes[r].pim.handle(
+            self.now,
+            Input::MfcStats {
+                key: RouteKey::sg(s, g),
+                packets,
+                bytes,
+                idle: None,
+            },
+        );
+        self.process(r, a.clone());
+        a
+    }
+
     /// Unicast messages `r` sent since the last call: (time, interface, destination,
     /// TTL, message).
     pub fn take_unicasts(&mut self, r: usize) -> Vec<(Instant, IfIndex, Ipv4Addr, u8, Message)> {
