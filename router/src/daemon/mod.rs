@@ -738,18 +738,34 @@ impl Daemon {
             }
             sys::IGMPMSG_WRONGVIF => {
                 self.counters.upcall_wrongvif += 1;
-                let arrived = self
-                    .vifs
-                    .ifindex_of(up.vif)
-                    .and_then(|i| self.name_by_ifindex(i));
-                if let (Some(arrived), Some(e)) = (arrived, self.mrib.get(&(up.src, up.dst))) {
+                let arrived_ifindex = self.vifs.ifindex_of(up.vif);
+                let arrived = arrived_ifindex.and_then(|i| self.name_by_ifindex(i));
+                match (arrived, self.mrib.get(&(up.src, up.dst))) {
                     // Most often a static route with the wrong `input`.
-                    tracing::warn!(
-                        "({}, {}) arrives on {arrived} but its route expects it on {};                          those packets are dropped",
-                        up.src,
-                        up.dst,
-                        e.iif
-                    );
+                    (Some(arrived), Some(e)) if e.origin == Origin::Static => {
+                        tracing::warn!(
+                            "({}, {}) arrives on {arrived} but its route expects it on {}; \
+                             those packets are dropped",
+                            up.src,
+                            up.dst,
+                            e.iif
+                        );
+                    }
+                    // With PIM, data arriving on an outgoing interface means another
+                    // router forwards onto that link too: an Assert trigger (RFC 7761 4.6).
+                    _ => {
+                        if self.pim_active()
+                            && let Some(ifindex) = arrived_ifindex
+                        {
+                            self.pim_upcall(
+                                common::proto::UpcallKind::WrongVif,
+                                ifindex,
+                                up.src,
+                                up.dst,
+                                &[],
+                            );
+                        }
+                    }
                 }
             }
             sys::IGMPMSG_WHOLEPKT => {
