@@ -13,7 +13,7 @@ use crate::neighbor::{
     self, ALL_PIM_ROUTERS, Candidate, HOLDTIME_INFINITE, HelloInfo, Neighbor,
     PROPAGATION_DELAY_DEFAULT, T_OVERRIDE_DEFAULT,
 };
-use crate::packet::{self, Hello, HelloOption, JoinPrune, Message};
+use crate::packet::{self, Hello, HelloOption, Message};
 use crate::rng::Rng;
 use crate::snapshot::{InterfaceSnapshot, NeighborSnapshot};
 use crate::{down_reasons, events, kinds, reasons};
@@ -188,7 +188,7 @@ impl Interface {
         pkt: &RxPacket<'_>,
         rng: &mut Rng,
         out: &mut Vec<Action>,
-    ) -> Option<JoinPrune> {
+    ) -> Option<Message> {
         let Some(run) = &mut self.run else {
             return None;
         };
@@ -207,8 +207,9 @@ impl Interface {
         };
         let hello = match msg {
             Message::Hello(hello) => hello,
-            Message::JoinPrune(jp) => {
-                // 4.9: Join/Prune messages are multicast with TTL 1 to ALL-PIM-ROUTERS.
+            m @ (Message::JoinPrune(_) | Message::Assert(_)) => {
+                // 4.9: Join/Prune and Assert messages are multicast with TTL 1 to
+                // ALL-PIM-ROUTERS.
                 if pkt.dst != ALL_PIM_ROUTERS {
                     counters.dropped(reasons::BAD_DESTINATION);
                     return None;
@@ -217,8 +218,8 @@ impl Interface {
                     counters.dropped(reasons::BAD_TTL);
                     return None;
                 }
-                counters.received(kinds::JOIN_PRUNE);
-                return Some(jp);
+                counters.received(kinds::of(&m));
+                return Some(m);
             }
             // Register and Register-Stop are acted on only when unicast (4.9.3, 4.9.4; see
             // `Pim::handle`): multicast ones, like the message types not implemented yet,

@@ -29,7 +29,10 @@
 //!   with only (S,G,rpt) state has the intent iif of the (*,G) intent, oifs
 //!   `inherited_olist(S,G,rpt)`.
 //!
-//! Next: Assert (4.6), PMBRs (the Register B bit), BSR.
+//! * [`assert`]: the Assert state machines (4.6.1, 4.6.2) and metrics (4.6.3); the TIB
+//!   evaluates the macros of 4.6.5 and takes `lost_assert` out of the olists of 4.1.6.
+//!
+//! Next: PMBRs (the Register B bit), BSR.
 //!
 //! # Register (4.4) and keepalive in this crate
 //!
@@ -134,6 +137,7 @@
 //! * Randomness comes from a SplitMix64 generator seeded by [`Pim::new`], so runs are
 //!   reproducible.
 
+pub mod assert;
 pub mod config;
 pub mod packet;
 
@@ -167,9 +171,9 @@ pub use neighbor::{
 pub use register::RegisterState;
 pub use rpt::{RptDownstreamState, RptUpstreamState};
 pub use snapshot::{
-    DownstreamSnapshot, EntrySnapshot, ForwardingSnapshot, GroupSnapshot, InterfaceSnapshot,
-    NeighborSnapshot, RegisterCounters, RptDownstreamSnapshot, RptSnapshot, SharedTreeRate,
-    Snapshot, TibCounters, TibSnapshot, UpstreamSnapshot,
+    AssertSnapshot, DownstreamSnapshot, EntrySnapshot, ForwardingSnapshot, GroupSnapshot,
+    InterfaceSnapshot, NeighborSnapshot, RegisterCounters, RptDownstreamSnapshot, RptSnapshot,
+    SharedTreeRate, Snapshot, TibCounters, TibSnapshot, UpstreamSnapshot,
 };
 use tib::{Env, Tib};
 pub use tib::{ignored, register_drops};
@@ -193,6 +197,10 @@ pub mod events {
     pub const SPT_SWITCH: &str = "pim_spt_switch";
     /// An (S,G,rpt) Prune was sent upstream on the shared tree (4.5.9).
     pub const RPT_PRUNE: &str = "pim_rpt_prune";
+    /// This router became the assert winner of an entry on an interface (4.6).
+    pub const ASSERT_WIN: &str = "pim_assert_win";
+    /// This router lost an assert (or the winner changed) on an interface (4.6).
+    pub const ASSERT_LOSE: &str = "pim_assert_lose";
 }
 
 /// Why a neighbour went down (the end of a [`events::NEIGHBOR_DOWN`] detail).
@@ -521,7 +529,7 @@ impl Protocol for Pim {
                         iface.handle_packet(now, &pkt, rng, out)
                     })
                     .flatten();
-                if let Some(jp) = jp {
+                if let Some(msg) = jp {
                     let mut env = Env {
                         now,
                         config: &self.config,
@@ -529,7 +537,15 @@ impl Protocol for Pim {
                         rng: &mut self.rng,
                         out: &mut out,
                     };
-                    self.tib.receive_jp(&mut env, pkt.ifindex, pkt.src, &jp);
+                    match &msg {
+                        packet::Message::JoinPrune(jp) => {
+                            self.tib.receive_jp(&mut env, pkt.ifindex, pkt.src, jp);
+                        }
+                        packet::Message::Assert(a) => {
+                            self.tib.receive_assert(&mut env, pkt.ifindex, pkt.src, a);
+                        }
+                        _ => {}
+                    }
                 }
             }
             Input::Interface(InterfaceChange::Up {
@@ -593,7 +609,10 @@ impl Protocol for Pim {
                         self.tib
                             .whole_packet(&mut env, ifindex, s, key.group, packet);
                     }
-                    // WRONGVIF / WRVIFWHOLE: Assert (4.6), a later part.
+                    // 4.6: data arrived on an outgoing interface of the entry.
+                    (UpcallKind::WrongVif | UpcallKind::WrongVifWhole, Some(s)) => {
+                        self.tib.wrong_vif(&mut env, ifindex, s, key.group);
+                    }
                     _ => {}
                 }
             }

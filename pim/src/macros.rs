@@ -2,14 +2,17 @@
 //! 4.1.6 as far as this part goes), as named functions over the state of one group.
 //! Olists are sorted, duplicate-free `Vec<IfIndex>`.
 //!
-//! Not yet (later parts): `lost_assert` (4.6; taken as empty); `joins(*,*,RP)` was removed
-//! by RFC 7761. `prunes(S,G,rpt)` comes from [`crate::rpt::Rpt::prunes`], `pim_exclude(S,G)`
+//! The assert macros of 4.6.5 (`CouldAssert`, `AssertTrackingDesired`, `lost_assert`) are
+//! here too; the TIB takes `lost_assert(*,G)`, `lost_assert(S,G)` and `lost_assert(S,G,rpt)`
+//! out of the lists passed to the olist functions (`pim_include` and `immediate_olist` of
+//! both, `inherited_olist(S,G,rpt)`). `joins(*,*,RP)` was removed by RFC 7761. `prunes(S,G,rpt)` comes from [`crate::rpt::Rpt::prunes`], `pim_exclude(S,G)`
 //! from the source lists of EXCLUDE memberships.
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use common::{IfIndex, Rpf};
 
+use crate::assert::{AssertMetric, AssertState, IfAssert};
 use crate::downstream::Oif;
 
 /// Local membership on one interface, as IGMP reported it (`Input::Membership`).
@@ -214,6 +217,124 @@ pub(crate) fn routable_group(g: Ipv4Addr) -> bool {
     IpAddr::V4(g).is_multicast() && !common::route::is_link_local_group(g)
 }
 
+/// `A (-) B`.
+pub(crate) fn minus(a: &[IfIndex], b: &[IfIndex]) -> Vec<IfIndex> {
+    a.iter().copied().filter(|i| !b.contains(i)).collect()
+}
+
+/// What the (S,G) assert macros of 4.6.5 read, for interface `i`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct AssertInputsSg {
+    pub i: Option<IfIndex>,
+    pub spt_bit: bool,
+    /// RPF_interface(S).
+    pub rpf_if_s: Option<IfIndex>,
+    /// RPF_interface(RP(G)).
+    pub rpf_if_rp: Option<IfIndex>,
+    /// I in `( joins(*,G) (-) prunes(S,G,rpt) ) (+) ( pim_include(*,G) (-) pim_exclude(S,G) )
+    /// (-) lost_assert(*,G)`.
+    pub from_star: bool,
+    /// I in `joins(S,G)`.
+    pub sg_joined: bool,
+    /// `local_receiver_include(S,G,I)`.
+    pub local_include: bool,
+    pub i_am_dr: bool,
+    /// `AssertWinner(S,G,I) == me`.
+    pub winner_is_me: bool,
+    pub join_desired_sg: bool,
+    pub join_desired_star_g: bool,
+}
+
+/// `CouldAssert(S,G,I)` (4.6.5): `SPTbit(S,G) == TRUE AND (RPF_interface(S) != I) AND (I in
+/// ( ( joins(*,G) (-) prunes(S,G,rpt) ) (+) ( pim_include(*,G) (-) pim_exclude(S,G) ) (-)
+/// lost_assert(*,G) (+) joins(S,G) (+) pim_include(S,G) ) )`. An interface in the olist
+/// only through (*,G) counts (FRR's pimd asserts only on (S,G) oifs).
+pub(crate) fn could_assert_sg(x: &AssertInputsSg) -> bool {
+    x.spt_bit
+        && x.i.is_some()
+        && x.rpf_if_s != x.i
+        && (x.from_star || x.sg_joined || (x.local_include && x.i_am_dr))
+}
+
+/// `AssertTrackingDesired(S,G,I)` (4.6.5): `(I in ( ( joins(*,G) (-) prunes(S,G,rpt) ) (+)
+/// ( pim_include(*,G) (-) pim_exclude(S,G) ) (-) lost_assert(*,G) (+) joins(S,G) ) ) OR
+/// (local_receiver_include(S,G,I) == TRUE AND (I_am_DR(I) OR (AssertWinner(S,G,I) == me)))
+/// OR ((RPF_interface(S) == I) AND (JoinDesired(S,G) == TRUE)) OR ((RPF_interface(RP(G)) ==
+/// I) AND (JoinDesired(*,G) == TRUE) AND (SPTbit(S,G) == FALSE))`.
+pub(crate) fn assert_tracking_desired_sg(x: &AssertInputsSg) -> bool {
+    x.i.is_some()
+        && (x.from_star
+            || x.sg_joined
+            || (x.local_include && (x.i_am_dr || x.winner_is_me))
+            || (x.rpf_if_s == x.i && x.join_desired_sg)
+            || (x.rpf_if_rp == x.i && x.join_desired_star_g && !x.spt_bit))
+}
+
+/// What the (*,G) assert macros of 4.6.5 read, for interface `i`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct AssertInputsStarG {
+    pub i: Option<IfIndex>,
+    /// RPF_interface(RP(G)).
+    pub rpf_if_rp: Option<IfIndex>,
+    /// I in `joins(*,G)`.
+    pub joined: bool,
+    /// `local_receiver_include(*,G,I)`.
+    pub local_include: bool,
+    pub i_am_dr: bool,
+    /// `AssertWinner(*,G,I) == me`.
+    pub winner_is_me: bool,
+    /// `RPTJoinDesired(G)`.
+    pub rpt_join_desired: bool,
+}
+
+/// `CouldAssert(*,G,I)` (4.6.5): `( I in ( joins(*,G) (+) pim_include(*,G)) ) AND
+/// (RPF_interface(RP(G)) != I)`.
+pub(crate) fn could_assert_star_g(x: &AssertInputsStarG) -> bool {
+    x.i.is_some() && x.rpf_if_rp != x.i && (x.joined || (x.local_include && x.i_am_dr))
+}
+
+/// `AssertTrackingDesired(*,G,I)` (4.6.5): `CouldAssert(*,G,I) OR
+/// (local_receiver_include(*,G,I) == TRUE AND (I_am_DR(I) OR AssertWinner(*,G,I) == me)) OR
+/// (RPF_interface(RP(G)) == I AND RPTJoinDesired(G))`.
+pub(crate) fn assert_tracking_desired_star_g(x: &AssertInputsStarG) -> bool {
+    could_assert_star_g(x)
+        || (x.i.is_some()
+            && ((x.local_include && (x.i_am_dr || x.winner_is_me))
+                || (x.rpf_if_rp == x.i && x.rpt_join_desired)))
+}
+
+/// `lost_assert(S,G,rpt,I)` (4.6.5): FALSE if `RPF_interface(RP(G)) == I` or
+/// (`RPF_interface(S) == I` and `SPTbit(S,G)`), else `AssertWinner(S,G,I) != NULL AND
+/// AssertWinner(S,G,I) != me`.
+pub(crate) fn lost_assert_sg_rpt(
+    a: &IfAssert,
+    rpf_if_rp: Option<IfIndex>,
+    rpf_if_s: Option<IfIndex>,
+    spt_bit: bool,
+) -> bool {
+    let i = Some(a.ifindex);
+    !(rpf_if_rp == i || (rpf_if_s == i && spt_bit)) && a.state == AssertState::Loser
+}
+
+/// `lost_assert(S,G,I)` (4.6.5): FALSE if `RPF_interface(S) == I`, else `AssertWinner(S,G,I)
+/// != NULL AND AssertWinner(S,G,I) != me AND AssertWinnerMetric(S,G,I) is better than
+/// spt_assert_metric(S,I)` (`my_spt` None: we have no address on I).
+pub(crate) fn lost_assert_sg(
+    a: &IfAssert,
+    rpf_if_s: Option<IfIndex>,
+    my_spt: Option<AssertMetric>,
+) -> bool {
+    rpf_if_s != Some(a.ifindex)
+        && a.state == AssertState::Loser
+        && my_spt.is_none_or(|m| a.metric.better(&m))
+}
+
+/// `lost_assert(*,G,I)` (4.6.5): FALSE if `RPF_interface(RP(G)) == I`, else
+/// `AssertWinner(*,G,I) != NULL AND AssertWinner(*,G,I) != me`.
+pub(crate) fn lost_assert_star_g(a: &IfAssert, rpf_if_rp: Option<IfIndex>) -> bool {
+    rpf_if_rp != Some(a.ifindex) && a.state == AssertState::Loser
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,5 +476,97 @@ mod tests {
             rpf_interface(Some(&rpf(Some(i(1)), None, false))),
             Some(i(1))
         );
+    }
+
+    #[test]
+    fn s4_6_5_assert_macros() {
+        let me = Ipv4Addr::new(10, 0, 2, 1);
+        let other = Ipv4Addr::new(10, 0, 2, 2);
+        let loser = IfAssert {
+            ifindex: i(2),
+            state: AssertState::Loser,
+            timer: None,
+            winner: other,
+            metric: AssertMetric::spt(other),
+        };
+        let winner = IfAssert {
+            state: AssertState::Winner,
+            winner: me,
+            metric: AssertMetric::spt(me),
+            ..loser
+        };
+        // lost_assert(S,G,I): never on RPF_interface(S); only if the winner's metric is
+        // better than ours.
+        assert!(lost_assert_sg(
+            &loser,
+            Some(i(1)),
+            Some(AssertMetric::spt(me))
+        ));
+        assert!(!lost_assert_sg(
+            &loser,
+            Some(i(2)),
+            Some(AssertMetric::spt(me))
+        ));
+        assert!(!lost_assert_sg(
+            &winner,
+            Some(i(1)),
+            Some(AssertMetric::spt(me))
+        ));
+        let high = Ipv4Addr::new(10, 0, 2, 9);
+        assert!(!lost_assert_sg(
+            &loser,
+            Some(i(1)),
+            Some(AssertMetric::spt(high))
+        ));
+        // lost_assert(S,G,rpt,I): not on RPF_interface(RP(G)), nor on RPF_interface(S) with
+        // SPTbit.
+        assert!(lost_assert_sg_rpt(&loser, Some(i(1)), Some(i(1)), false));
+        assert!(!lost_assert_sg_rpt(&loser, Some(i(2)), Some(i(1)), false));
+        assert!(!lost_assert_sg_rpt(&loser, Some(i(1)), Some(i(2)), true));
+        assert!(lost_assert_sg_rpt(&loser, Some(i(1)), Some(i(2)), false));
+        assert!(lost_assert_star_g(&loser, Some(i(1))));
+        assert!(!lost_assert_star_g(&loser, Some(i(2))));
+        assert!(!lost_assert_star_g(&winner, Some(i(1))));
+        // CouldAssert(S,G,I) needs SPTbit and I not the RPF interface; an interface in the
+        // olist only through (*,G) counts.
+        let x = AssertInputsSg {
+            i: Some(i(2)),
+            spt_bit: true,
+            rpf_if_s: Some(i(1)),
+            from_star: true,
+            ..Default::default()
+        };
+        assert!(could_assert_sg(&x));
+        assert!(!could_assert_sg(&AssertInputsSg {
+            spt_bit: false,
+            ..x
+        }));
+        assert!(!could_assert_sg(&AssertInputsSg {
+            rpf_if_s: Some(i(2)),
+            ..x
+        }));
+        assert!(assert_tracking_desired_sg(&x));
+        // A downstream router tracks on its RPF interface while it wants the source.
+        let down = AssertInputsSg {
+            i: Some(i(1)),
+            rpf_if_s: Some(i(1)),
+            join_desired_sg: true,
+            ..Default::default()
+        };
+        assert!(!could_assert_sg(&down) && assert_tracking_desired_sg(&down));
+        let star = AssertInputsStarG {
+            i: Some(i(2)),
+            rpf_if_rp: Some(i(1)),
+            joined: true,
+            ..Default::default()
+        };
+        assert!(could_assert_star_g(&star) && assert_tracking_desired_star_g(&star));
+        let on_rpf = AssertInputsStarG {
+            i: Some(i(1)),
+            rpt_join_desired: true,
+            ..star
+        };
+        assert!(!could_assert_star_g(&on_rpf) && assert_tracking_desired_star_g(&on_rpf));
+        assert_eq!(minus(&[i(1), i(2), i(3)], &[i(2)]), vec![i(1), i(3)]);
     }
 }

@@ -203,6 +203,21 @@ pub struct EntrySnapshot {
     pub rate_kbps: Option<u64>,
     /// (S,G) only: (S,G,rpt) state (4.5.4, 4.5.9), None if there is none.
     pub rpt: Option<RptSnapshot>,
+    /// Assert state per interface (4.6.1, 4.6.2); NoInfo interfaces are absent.
+    pub asserts: Vec<AssertSnapshot>,
+}
+
+/// Assert state of an entry on one interface (4.6).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AssertSnapshot {
+    pub ifindex: IfIndex,
+    pub state: crate::assert::AssertState,
+    /// AssertWinner(X,I): our own address when we are the winner.
+    pub winner: Ipv4Addr,
+    /// AssertWinnerMetric(X,I).
+    pub winner_metric: crate::assert::AssertMetric,
+    /// Assert Timer AT(X,I), remaining ms.
+    pub assert_timer_ms: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -265,4 +280,11 @@ pub struct TibCounters {
     /// repetitions in Join(*,G) messages are not counted), and received (4.5.4).
     pub rpt_prunes_sent: u64,
     pub rpt_prunes_received: u64,
+    /// Assert messages received (4.6), sent (AssertCancel included), AssertCancels sent,
+    /// and transitions to Winner and to Loser (or to a new winner).
+    pub asserts_received: u64,
+    pub asserts_sent: u64,
+    pub assert_cancels_sent: u64,
+    pub assert_wins: u64,
+    pub assert_losses: u64,
 }

@@ -24,15 +24,19 @@ use std::time::Duration;
 
 use common::{Action, Event, FilterMode, Forwarding, IfIndex, Instant, Membership, RouteKey, Rpf};
 
+use crate::assert::{self as asrt, AssertInput, AssertMetric, AssertState, Conds, IfAssert, Step};
 use crate::config::{Config, SptPolicy};
 use crate::downstream::Oif;
 use crate::events;
 use crate::interface::{IfView, Interface};
 use crate::jp::Outbox;
 use crate::macros::{
-    Member, directly_connected, immediate_olist, inherited_olist_sg, inherited_olist_sg_rpt,
-    join_desired, join_desired_sg, joins, pim_exclude_sg, pim_include_sg, pim_include_star_g,
-    routable_group, rpf_interface, rpf_prime,
+    AssertInputsSg, AssertInputsStarG, Member, assert_tracking_desired_sg,
+    assert_tracking_desired_star_g, could_assert_sg, could_assert_star_g, directly_connected,
+    immediate_olist, inherited_olist_sg, inherited_olist_sg_rpt, join_desired, join_desired_sg,
+    joins, local_receiver_include_sg, local_receiver_include_star_g, lost_assert_sg,
+    lost_assert_sg_rpt, lost_assert_star_g, minus, pim_exclude_sg, pim_include_sg,
+    pim_include_star_g, routable_group, rpf_interface, rpf_prime,
 };
 use crate::neighbor::{PROPAGATION_DELAY_DEFAULT, T_OVERRIDE_DEFAULT};
 use crate::packet::{self, EncodedGroup, Message, Register, RegisterStop};
@@ -41,8 +45,9 @@ use crate::register::{KEEPALIVE_PERIOD, REGISTER_MTU, RP_KEEPALIVE_PERIOD, Reg, 
 use crate::rng::Rng;
 use crate::rpt::{self, Rate, Rpt, RptSend, RptUpstreamState};
 use crate::snapshot::{
-    DownstreamSnapshot, EntrySnapshot, ForwardingSnapshot, GroupSnapshot, RegisterCounters,
-    RptDownstreamSnapshot, RptSnapshot, SharedTreeRate, TibCounters, TibSnapshot, UpstreamSnapshot,
+    AssertSnapshot, DownstreamSnapshot, EntrySnapshot, ForwardingSnapshot, GroupSnapshot,
+    RegisterCounters, RptDownstreamSnapshot, RptSnapshot, SharedTreeRate, TibCounters, TibSnapshot,
+    UpstreamSnapshot,
 };
 use crate::timers::{TimerKind, TimerRef, Timers};
 use crate::upstream::{self, Nbr, Upstream, UpstreamState};
@@ -217,9 +222,24 @@ struct Entry {
     /// (S,G) only: data Registers received (and decapsulated by the kernel into this
     /// entry's counter) since the last `MfcStats`.
     regs_since_stats: u64,
+    /// Assert state per interface (4.6.1, 4.6.2), sorted by interface; NoInfo interfaces
+    /// are absent.
+    asserts: Vec<IfAssert>,
 }
 
 impl Entry {
+    fn assert_on(&self, i: IfIndex) -> Option<&IfAssert> {
+        self.asserts.iter().find(|a| a.ifindex == i)
+    }
+
+    /// `I_am_Assert_Loser(X, I)`: the winner's address if we lost on I.
+    fn assert_loser_on(&self, i: Option<IfIndex>) -> Option<Ipv4Addr> {
+        let i = i?;
+        self.assert_on(i)
+            .filter(|a| a.state == AssertState::Loser)
+            .map(|a| a.winner)
+    }
+
     fn oif_mut(&mut self, i: IfIndex) -> Option<&mut Oif> {
         self.oifs.iter_mut().find(|o| o.ifindex == i)
     }
@@ -247,6 +267,13 @@ struct Group {
 }
 
 impl Group {
+    fn entry(&self, s: Option<Ipv4Addr>) -> Option<&Entry> {
+        match s {
+            None => self.star.as_ref().map(|st| &st.e),
+            Some(s) => self.sg.get(&s),
+        }
+    }
+
     fn entry_mut(&mut self, s: Option<Ipv4Addr>) -> Option<&mut Entry> {
         match s {
             None => self.star.as_mut().map(|st| &mut st.e),
@@ -304,6 +331,11 @@ struct Counters {
     spt_switches: u64,
     rpt_prunes_sent: u64,
     rpt_prunes_received: u64,
+    asserts_received: u64,
+    asserts_sent: u64,
+    assert_cancels_sent: u64,
+    assert_wins: u64,
+    assert_losses: u64,
 }
 
 /// The TIB; see the module documentation.
@@ -326,6 +358,8 @@ pub(crate) struct Tib {
     /// (G, S): rate of a source on the shared tree at a last-hop router without (S,G)
     /// state, for `SptPolicy::Threshold` (4.2.2).
     shared_rates: BTreeMap<(Ipv4Addr, Ipv4Addr), Rate>,
+    /// (I, G, S): assert state (Winner or Loser) of entry (G, S) on I.
+    assert_index: BTreeSet<(IfIndex, Ipv4Addr, Option<Ipv4Addr>)>,
 }
 
 fn kat_ref(group: Ipv4Addr, s: Ipv4Addr) -> TimerRef {
@@ -476,6 +510,15 @@ impl Tib {
     /// upstream machine (4.5.6), the forwarding intent, removal; and the (S,G) entries of
     /// G if `immediate_olist(*,G)` changed (it is part of `inherited_olist(S,G)`).
     fn refresh_star(&mut self, env: &mut Env<'_>, g: Ipv4Addr) {
+        // The assert conditions (4.6.5) before and after: the refresh may change them.
+        self.assert_conditions(env, g, None);
+        self.refresh_star_once(env, g);
+        if self.assert_conditions(env, g, None) {
+            self.refresh_star_once(env, g);
+        }
+    }
+
+    fn refresh_star_once(&mut self, env: &mut Env<'_>, g: Ipv4Addr) {
         let Some(group) = self.groups.get_mut(&g) else {
             return;
         };
@@ -488,13 +531,40 @@ impl Tib {
             .and_then(|rp| self.watches.get(&rp))
             .and_then(|w| w.rpf);
         let iif = rpf_interface(rpf.as_ref());
+        // lost_assert(*,G) (4.6.5) leaves pim_include(*,G) and immediate_olist(*,G).
+        let lost: Vec<IfIndex> =
+            st.e.asserts
+                .iter()
+                .filter(|a| lost_assert_star_g(a, iif))
+                .map(|a| a.ifindex)
+                .collect();
         let include = pim_include_star_g(members, st.rp.is_some(), |i| env.is_dr(i));
-        let joins_l = immediate_olist(&joins(&st.e.oifs), &[], iif);
-        let include_l = immediate_olist(&[], &include, iif);
+        let joins_l = immediate_olist(&minus(&joins(&st.e.oifs), &lost), &[], iif);
+        let include_l = immediate_olist(&[], &minus(&include, &lost), iif);
         let olist = immediate_olist(&joins_l, &include_l, iif);
-        let new_nbr = rpf_prime(rpf.as_ref(), |i, a| env.nbr_primary(i, a));
+        // RPF'(*,G) (4.1.6): the assert winner on RPF_interface(RP(G)) if we lost there.
+        let assert_nbr = st.e.assert_loser_on(iif).map(|w| (iif.expect("loser"), w));
+        let new_nbr = assert_nbr.or_else(|| rpf_prime(rpf.as_ref(), |i, a| env.nbr_primary(i, a)));
+        let via_assert = assert_nbr.is_some();
         let old_alive = env.alive(st.e.up.nbr);
         let old_up = (st.e.up.state, st.e.up.nbr);
+        if let (Some(rp), true) = (
+            st.rp,
+            new_nbr != st.e.up.nbr && (via_assert || st.e.up.via_assert),
+        ) {
+            let t = iif.map_or(Duration::ZERO, |i| env.t_override(i));
+            let mut c = upstream::Ctx {
+                timers: &mut self.timers,
+                outbox: &mut self.outbox,
+                now: env.now,
+                t_periodic: env.t_periodic(),
+                group: g,
+                source: None,
+                enc: EncodedSource::star_g(rp),
+            };
+            st.e.up.assert_rpf_change(&mut c, new_nbr, via_assert, t);
+        }
+        st.e.up.via_assert = via_assert;
         if let Some(rp) = st.rp {
             let mut c = upstream::Ctx {
                 timers: &mut self.timers,
@@ -547,8 +617,10 @@ impl Tib {
         st.e.olist = olist;
         st.joins = joins_l;
         st.include = include_l;
-        let needed =
-            !st.e.oifs.is_empty() || !include.is_empty() || st.e.up.state == UpstreamState::Joined;
+        let needed = !st.e.oifs.is_empty()
+            || !include.is_empty()
+            || st.e.up.state == UpstreamState::Joined
+            || !st.e.asserts.is_empty();
         let sources: Vec<Ipv4Addr> = if changed || !needed {
             group.sg.keys().copied().collect()
         } else {
@@ -556,6 +628,15 @@ impl Tib {
         };
         if !needed {
             let mut st = group.star.take().expect("present");
+            for a in &mut st.e.asserts {
+                let r = TimerRef {
+                    group: g,
+                    source: None,
+                    kind: TimerKind::At(a.ifindex),
+                };
+                self.timers.set(&mut a.timer, r, None);
+                self.assert_index.remove(&(a.ifindex, g, None));
+            }
             emit_fwd(&mut st.e.fwd, None, RouteKey::star_g(g), env.out);
             if let Some(rp) = st.rp {
                 self.unwatch(env, rp, g, true);
@@ -580,6 +661,16 @@ impl Tib {
     /// part, `RPF'(S,G)` (4.5.7), `CouldRegister(S,G)` and the Register state machine
     /// (4.4.1), the forwarding intent, removal.
     fn refresh_sg(&mut self, env: &mut Env<'_>, g: Ipv4Addr, s: Ipv4Addr) {
+        // The assert conditions (4.6.5) before and after: the refresh may change them
+        // (SPTbit, KAT, the olists).
+        self.assert_conditions(env, g, Some(s));
+        self.refresh_sg_once(env, g, s);
+        if self.assert_conditions(env, g, Some(s)) {
+            self.refresh_sg_once(env, g, s);
+        }
+    }
+
+    fn refresh_sg_once(&mut self, env: &mut Env<'_>, g: Ipv4Addr, s: Ipv4Addr) {
         let rpf = self.rpf_of(Some(s));
         let dc = directly_connected(rpf.as_ref());
         let iif = rpf.and_then(|r| r.ifindex);
@@ -611,6 +702,11 @@ impl Tib {
         }
         let i_am_rp = self.rpf_of(want_rp).is_some_and(|r| r.local);
         let register_vif = self.register_vif;
+        let rpf_if_rp = self
+            .groups
+            .get(&g)
+            .and_then(|x| x.star.as_ref())
+            .and_then(|st| rpf_interface(self.rpf_of(st.rp).as_ref()));
         let Some(group) = self.groups.get_mut(&g) else {
             return;
         };
@@ -633,18 +729,48 @@ impl Tib {
             .and_then(|st| st.e.fwd.as_ref())
             .map(|f| f.iif);
         let prunes = e.rpt.as_ref().map_or_else(Vec::new, |r| r.prunes());
-        let rpt_olist = inherited_olist_sg_rpt(star_joins, &prunes, star_include, &exclude);
+        // lost_assert(S,G,rpt) and lost_assert(S,G) (4.6.5) leave inherited_olist(S,G,rpt),
+        // pim_include(S,G) and immediate_olist(S,G); star_joins and star_include are
+        // already without lost_assert(*,G).
+        let lost_rpt: Vec<IfIndex> = e
+            .asserts
+            .iter()
+            .filter(|a| lost_assert_sg_rpt(a, rpf_if_rp, iif, e.spt_bit))
+            .map(|a| a.ifindex)
+            .collect();
+        let lost_sg: Vec<IfIndex> = e
+            .asserts
+            .iter()
+            .filter(|a| lost_assert_sg(a, iif, env.own_addr(a.ifindex).map(AssertMetric::spt)))
+            .map(|a| a.ifindex)
+            .collect();
+        let rpt_olist = minus(
+            &inherited_olist_sg_rpt(star_joins, &prunes, star_include, &exclude),
+            &lost_rpt,
+        );
         e.rp_watch = want_rp;
         let include = pim_include_sg(members, s, |i| env.is_dr(i));
-        let olist = immediate_olist(&joins(&e.oifs), &include, iif);
+        let olist = immediate_olist(
+            &minus(&joins(&e.oifs), &lost_sg),
+            &minus(&include, &lost_sg),
+            iif,
+        );
         let inherited = inherited_olist_sg(&olist, &rpt_olist, iif);
         // The macros of 4.1.6 do not remove the incoming interface; only forwarding does
         // (4.2). JoinDesired's keepalive part must see the shared-tree olist even when it is
         // the source's RPF interface: an RP whose receivers and source are both behind one
         // neighbour still joins the source tree through it (that neighbour then forwards).
         let inherited_all = inherited_olist_sg(&olist, &rpt_olist, None);
-        let new_nbr = rpf_prime(rpf.as_ref(), |i, a| env.nbr_primary(i, a));
+        // RPF'(S,G) (4.1.6): the assert winner on RPF_interface(S) if we lost there.
+        let assert_nbr = e.assert_loser_on(iif).map(|w| (iif.expect("loser"), w));
+        let via_assert = assert_nbr.is_some();
+        let new_nbr = assert_nbr.or_else(|| rpf_prime(rpf.as_ref(), |i, a| env.nbr_primary(i, a)));
         let old_alive = env.alive(e.up.nbr);
+        let assert_change = new_nbr != e.up.nbr && (via_assert || e.up.via_assert);
+        let t = match iif {
+            Some(i) if assert_change => env.t_override(i),
+            _ => Duration::ZERO,
+        };
         let mut c = upstream::Ctx {
             timers: &mut self.timers,
             outbox: &mut self.outbox,
@@ -654,6 +780,11 @@ impl Tib {
             source: Some(s),
             enc: EncodedSource::sg(s),
         };
+        if assert_change {
+            // "RPF'(S,G) changes due to an Assert" (4.5.7).
+            e.up.assert_rpf_change(&mut c, new_nbr, via_assert, t);
+        }
+        e.up.via_assert = via_assert;
         let jd = join_desired_sg(&olist, kat_running, &inherited_all);
         e.up.update(&mut c, jd, new_nbr, old_alive);
         // 4.4.1: CouldRegister(S,G) = I_am_DR(RPF_interface(S)) AND KeepaliveTimer(S,G) is
@@ -739,8 +870,10 @@ impl Tib {
         };
         emit_fwd(&mut e.fwd, fwd, key, env.out);
         e.olist = olist;
-        let needed =
-            spt_state || e.rpt.as_ref().is_some_and(|r| !r.is_idle()) || !exclude.is_empty();
+        let needed = spt_state
+            || e.rpt.as_ref().is_some_and(|r| !r.is_idle())
+            || !exclude.is_empty()
+            || !e.asserts.is_empty();
         if !needed {
             let mut e = sg.remove(&s).expect("present");
             emit_fwd(&mut e.fwd, None, key, env.out);
@@ -938,6 +1071,21 @@ impl Tib {
             for (_, g, s) in keys {
                 self.rpt_no_info(env, i, g, s);
             }
+            // ... and its assert state.
+            for (g, s) in self.asserts_on(i) {
+                let cur = self
+                    .groups
+                    .get(&g)
+                    .and_then(|x| x.entry(s))
+                    .and_then(|e| e.assert_on(i))
+                    .copied();
+                let none = Step {
+                    next: None,
+                    send: None,
+                };
+                self.apply_assert(env, g, s, i, cur, none);
+                self.refresh(env, g, s);
+            }
         }
         if before.is_dr != after.is_dr {
             // I_am_DR(I) changed: CouldRegister(S,G) of the sources whose RPF interface is
@@ -1002,10 +1150,26 @@ impl Tib {
                 })
                 .map(|n| n.0)
                 .collect();
-            for n in restarted {
+            for &n in &restarted {
                 for &(g, s) in &users {
                     self.decrease_jt_if(env, g, s, (i, n));
                 }
+            }
+            // Assert losers whose winner went away ("Current Winner's NLT(N,I) expires") or
+            // restarted ("Current Winner's GenID changes"): NoInfo (4.6.1, 4.6.2).
+            for (g, s) in self.asserts_on(i) {
+                let winner_restarted = self
+                    .groups
+                    .get(&g)
+                    .and_then(|x| x.entry(s))
+                    .and_then(|e| e.assert_loser_on(Some(i)))
+                    .is_some_and(|w| restarted.contains(&w));
+                let input = if winner_restarted {
+                    AssertInput::Reset
+                } else {
+                    AssertInput::Conditions
+                };
+                self.assert_input(env, g, s, i, input);
             }
         }
     }
@@ -1148,10 +1312,12 @@ impl Tib {
                 } else if env.rp_for(g) != Some(j.source) {
                     self.ignore(ignored::RP_MISMATCH);
                 } else if self.ensure_star(env, g) {
+                    self.assert_join(env, i, g, None);
                     self.ds_join(env, i, g, None, holdtime);
                 }
             } else if j.is_sg() {
                 self.ensure_sg(env, g, j.source);
+                self.assert_join(env, i, g, Some(j.source));
                 self.ds_join(env, i, g, Some(j.source), holdtime);
             } else {
                 // Join(S,G,rpt): Prune and Prune-Pending -> NoInfo.
@@ -1799,7 +1965,7 @@ impl Tib {
     /// * `Update_SPTbit(S,G, RPF_interface(S))` (4.2.2): SPTbit(S,G) becomes TRUE if
     ///   `JoinDesired(S,G)` and (`DirectlyConnected(S)` or `RPF_interface(S) !=
     ///   RPF_interface(RP(G))` or `inherited_olist(S,G,rpt) == NULL` or `RPF'(S,G) ==
-    ///   RPF'(*,G) != NULL`); the assert clause waits for 4.6.
+    ///   RPF'(*,G) != NULL` or `I_Am_Assert_Loser(S,G,RPF_interface(S))`).
     fn data_arrived(&mut self, env: &mut Env<'_>, g: Ipv4Addr, s: Ipv4Addr) {
         let rpf = self.rpf_of(Some(s));
         let dc = directly_connected(rpf.as_ref());
@@ -1834,11 +2000,368 @@ impl Tib {
             && (dc
                 || iif != star_rpf_if
                 || rpt_olist_null
-                || (e.up.nbr.is_some() && e.up.nbr == star_nbr))
+                || (e.up.nbr.is_some() && e.up.nbr == star_nbr)
+                || e.assert_loser_on(iif).is_some())
         {
             e.spt_bit = true;
         }
         self.refresh_sg(env, g, s);
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Assert (4.6)
+
+    /// The assert macros of 4.6.5 for (S,G) on I: `CouldAssert(S,G,I)`,
+    /// `AssertTrackingDesired(S,G,I)`, `spt_assert_metric(S,I)` and `my_assert_metric(S,G,I)`.
+    /// None without our address on I.
+    fn sg_conds(&self, env: &Env<'_>, g: Ipv4Addr, s: Ipv4Addr, i: IfIndex) -> Option<Conds> {
+        let me = env.own_addr(i)?;
+        let group = self.groups.get(&g);
+        let rpf_if_s = self.rpf_of(Some(s)).and_then(|r| r.ifindex);
+        let star = group.and_then(|x| x.star.as_ref());
+        let rpf_if_rp = star.and_then(|st| rpf_interface(self.rpf_of(st.rp).as_ref()));
+        let asm = star.is_some_and(|st| st.rp.is_some());
+        let e = group.and_then(|x| x.sg.get(&s));
+        let members: &[Member] = group.map_or(&[], |x| &x.members);
+        let exclude = pim_exclude_sg(members, asm, s, |i| env.is_dr(i));
+        let prunes = e
+            .and_then(|e| e.rpt.as_ref())
+            .map_or_else(Vec::new, |r| r.prunes());
+        // st.joins and st.include are joins(*,G) and pim_include(*,G) without
+        // lost_assert(*,G).
+        let (sj, si): (&[IfIndex], &[IfIndex]) =
+            star.map_or((&[], &[]), |st| (&st.joins, &st.include));
+        let x = AssertInputsSg {
+            i: Some(i),
+            spt_bit: e.is_some_and(|e| e.spt_bit),
+            rpf_if_s,
+            rpf_if_rp,
+            from_star: (sj.contains(&i) && !prunes.contains(&i))
+                || (si.contains(&i) && !exclude.contains(&i)),
+            sg_joined: e.is_some_and(|e| joins(&e.oifs).contains(&i)),
+            local_include: members
+                .iter()
+                .any(|m| m.ifindex == i && local_receiver_include_sg(m, s)),
+            i_am_dr: env.is_dr(i),
+            winner_is_me: e
+                .and_then(|e| e.assert_on(i))
+                .is_some_and(|a| a.state == AssertState::Winner),
+            join_desired_sg: e.is_some_and(|e| e.up.state == UpstreamState::Joined),
+            join_desired_star_g: star.is_some_and(|st| st.e.up.state == UpstreamState::Joined),
+        };
+        let could = could_assert_sg(&x);
+        let could_star = (sj.contains(&i) || si.contains(&i)) && rpf_if_rp != Some(i);
+        let spt = AssertMetric::spt(me);
+        Some(Conds {
+            could,
+            tracking: assert_tracking_desired_sg(&x),
+            assert_metric: spt,
+            my_metric: if could {
+                spt
+            } else if could_star {
+                AssertMetric::rpt(me)
+            } else {
+                AssertMetric::infinite()
+            },
+            star: false,
+        })
+    }
+
+    /// The assert macros of 4.6.5 for (*,G) on I. None without (*,G) state or our address.
+    fn star_conds(&self, env: &Env<'_>, g: Ipv4Addr, i: IfIndex) -> Option<Conds> {
+        let me = env.own_addr(i)?;
+        let group = self.groups.get(&g)?;
+        let st = group.star.as_ref()?;
+        let x = AssertInputsStarG {
+            i: Some(i),
+            rpf_if_rp: rpf_interface(self.rpf_of(st.rp).as_ref()),
+            joined: joins(&st.e.oifs).contains(&i),
+            local_include: st.rp.is_some()
+                && group
+                    .members
+                    .iter()
+                    .any(|m| m.ifindex == i && local_receiver_include_star_g(m)),
+            i_am_dr: env.is_dr(i),
+            winner_is_me: st
+                .e
+                .assert_on(i)
+                .is_some_and(|a| a.state == AssertState::Winner),
+            rpt_join_desired: st.rp.is_some() && st.e.up.state == UpstreamState::Joined,
+        };
+        let could = could_assert_star_g(&x);
+        let rpt = AssertMetric::rpt(me);
+        Some(Conds {
+            could,
+            tracking: assert_tracking_desired_star_g(&x),
+            assert_metric: rpt,
+            my_metric: if could { rpt } else { AssertMetric::infinite() },
+            star: true,
+        })
+    }
+
+    /// Run one input through the assert machine of entry (G, S) on I; true if anything
+    /// changed (the caller refreshes the entry).
+    fn assert_eval(
+        &mut self,
+        env: &mut Env<'_>,
+        g: Ipv4Addr,
+        s: Option<Ipv4Addr>,
+        i: IfIndex,
+        mut input: AssertInput,
+    ) -> bool {
+        let conds = match s {
+            Some(s) => self.sg_conds(env, g, s, i),
+            None => self.star_conds(env, g, i),
+        };
+        let cur = self
+            .groups
+            .get(&g)
+            .and_then(|x| x.entry(s))
+            .and_then(|e| e.assert_on(i))
+            .copied();
+        let (Some(c), Some(me)) = (conds, env.own_addr(i)) else {
+            // No address on I (or no (*,G) state any more): no assert state.
+            if cur.is_some() {
+                self.apply_assert(
+                    env,
+                    g,
+                    s,
+                    i,
+                    cur,
+                    Step {
+                        next: None,
+                        send: None,
+                    },
+                );
+                return true;
+            }
+            return false;
+        };
+        // "Current Winner's NLT(N,I) expires": the winner is no neighbour any more.
+        if let Some(a) = cur.filter(|a| a.state == AssertState::Loser)
+            && input == AssertInput::Conditions
+            && env.nbr_primary(i, a.winner) != Some(a.winner)
+        {
+            input = AssertInput::Reset;
+        }
+        let step = asrt::step(cur.as_ref(), input, &c, env.now, i, me);
+        if step.next == cur && step.send.is_none() {
+            return false;
+        }
+        if step.next.is_some()
+            && let Some(s) = s
+        {
+            self.ensure_sg(env, g, s);
+        }
+        self.apply_assert(env, g, s, i, cur, step);
+        true
+    }
+
+    /// [`Self::assert_eval`], then refresh the entry.
+    fn assert_input(
+        &mut self,
+        env: &mut Env<'_>,
+        g: Ipv4Addr,
+        s: Option<Ipv4Addr>,
+        i: IfIndex,
+        input: AssertInput,
+    ) {
+        if self.assert_eval(env, g, s, i, input) {
+            self.refresh(env, g, s);
+        }
+    }
+
+    /// Store the outcome of a transition: state, Assert Timer, index, events, the Assert
+    /// or AssertCancel to send.
+    fn apply_assert(
+        &mut self,
+        env: &mut Env<'_>,
+        g: Ipv4Addr,
+        s: Option<Ipv4Addr>,
+        i: IfIndex,
+        cur: Option<IfAssert>,
+        step: Step,
+    ) {
+        let Some(e) = self.groups.get_mut(&g).and_then(|x| x.entry_mut(s)) else {
+            return;
+        };
+        let r = TimerRef {
+            group: g,
+            source: s,
+            kind: TimerKind::At(i),
+        };
+        match (e.asserts.binary_search_by_key(&i, |a| a.ifindex), step.next) {
+            (Ok(p), Some(mut n)) => {
+                let mut slot = e.asserts[p].timer;
+                self.timers.set(&mut slot, r, n.timer);
+                n.timer = slot;
+                e.asserts[p] = n;
+            }
+            (Ok(p), None) => {
+                let mut slot = e.asserts[p].timer;
+                self.timers.set(&mut slot, r, None);
+                e.asserts.remove(p);
+                self.assert_index.remove(&(i, g, s));
+            }
+            (Err(p), Some(mut n)) => {
+                let mut slot = None;
+                self.timers.set(&mut slot, r, n.timer);
+                n.timer = slot;
+                e.asserts.insert(p, n);
+                self.assert_index.insert((i, g, s));
+            }
+            (Err(_), None) => {}
+        }
+        let name = match s {
+            Some(s) => format!("({s}, {g})"),
+            None => format!("(*, {g})"),
+        };
+        match (cur, step.next) {
+            (c, Some(n))
+                if n.state == AssertState::Winner
+                    && c.is_none_or(|c| c.state != AssertState::Winner) =>
+            {
+                self.counters.assert_wins += 1;
+                env.event(events::ASSERT_WIN, format!("{name}: assert winner on {i}"));
+            }
+            (c, Some(n))
+                if n.state == AssertState::Loser
+                    && c.is_none_or(|c| c.state != AssertState::Loser || c.winner != n.winner) =>
+            {
+                self.counters.assert_losses += 1;
+                env.event(
+                    events::ASSERT_LOSE,
+                    format!("{name}: assert loser on {i}, winner {}", n.winner),
+                );
+            }
+            _ => {}
+        }
+        if let Some(m) = step.send {
+            let msg = Message::Assert(packet::Assert {
+                group: EncodedGroup::new(g),
+                source: s.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                rpt: m.rpt,
+                metric_preference: m.preference,
+                metric: m.metric,
+            });
+            self.counters.asserts_sent += 1;
+            if m.is_infinite() {
+                self.counters.assert_cancels_sent += 1;
+            }
+            env.out.push(Action::Send {
+                ifindex: i,
+                dst: packet::ALL_PIM_ROUTERS,
+                ttl: 1,
+                router_alert: false,
+                payload: packet::emit(&msg),
+            });
+        }
+    }
+
+    /// Re-evaluate the conditions of every assert state of (G, S) (CouldAssert,
+    /// AssertTrackingDesired, my_assert_metric, the winner's liveness): at the start of a
+    /// refresh.
+    /// True if any changed.
+    fn assert_conditions(&mut self, env: &mut Env<'_>, g: Ipv4Addr, s: Option<Ipv4Addr>) -> bool {
+        let ifs: Vec<IfIndex> = self
+            .groups
+            .get(&g)
+            .and_then(|x| x.entry(s))
+            .map(|e| e.asserts.iter().map(|a| a.ifindex).collect())
+            .unwrap_or_default();
+        let mut changed = false;
+        for i in ifs {
+            changed |= self.assert_eval(env, g, s, i, AssertInput::Conditions);
+        }
+        changed
+    }
+
+    /// A data packet of (S,G) arrived on I, an outgoing interface of its entry (the
+    /// kernel's WRONGVIF upcall): "data arrives on I AND CouldAssert(S,G,I)" (4.6.1), else
+    /// with CouldAssert(*,G,I) and no (S,G) assert state on I, the (*,G) one (4.6.2).
+    pub fn wrong_vif(&mut self, env: &mut Env<'_>, i: IfIndex, s: Ipv4Addr, g: Ipv4Addr) {
+        if !routable_group(g) {
+            return;
+        }
+        if self.sg_conds(env, g, s, i).is_some_and(|c| c.could) {
+            self.assert_input(env, g, Some(s), i, AssertInput::Data);
+            return;
+        }
+        let sg_state = self
+            .groups
+            .get(&g)
+            .and_then(|x| x.sg.get(&s))
+            .is_some_and(|e| e.assert_on(i).is_some());
+        if !sg_state {
+            self.assert_input(env, g, None, i, AssertInput::Data);
+        }
+    }
+
+    /// An Assert from `src` on I (accepted by the interface: ALL-PIM-ROUTERS, TTL 1).
+    /// RPT bit clear: the (S,G) machine (4.6.1). An AssertCancel(S,G) (RPT bit, infinite
+    /// metric, source S): the (S,G) machine. Any other with the RPT bit: the (*,G) machine
+    /// (4.6.2) and the (S,G) machines of G on I ("Receive Assert with RPTbit set AND
+    /// CouldAssert(S,G,I)").
+    pub fn receive_assert(
+        &mut self,
+        env: &mut Env<'_>,
+        i: IfIndex,
+        src: Ipv4Addr,
+        a: &packet::Assert,
+    ) {
+        self.counters.asserts_received += 1;
+        let Some(from) = env.nbr_primary(i, src) else {
+            self.ignore(ignored::NOT_NEIGHBOR);
+            return;
+        };
+        let g = a.group.group;
+        if a.group.mask_len != 32 || a.group.bidir || !routable_group(g) {
+            self.ignore(ignored::BAD_GROUP);
+            return;
+        }
+        let metric = AssertMetric {
+            rpt: a.rpt,
+            preference: a.metric_preference,
+            metric: a.metric,
+            address: src,
+        };
+        let input = AssertInput::Assert { from, metric };
+        let s = (!a.source.is_unspecified()).then_some(a.source);
+        if !a.rpt || (s.is_some() && metric.is_infinite()) {
+            if let Some(s) = s {
+                self.assert_input(env, g, Some(s), i, input);
+            }
+            return;
+        }
+        self.assert_input(env, g, None, i, input);
+        let sources: Vec<Ipv4Addr> = match s {
+            Some(s) => vec![s],
+            None => self
+                .groups
+                .get(&g)
+                .map(|x| x.sg.keys().copied().collect())
+                .unwrap_or_default(),
+        };
+        for s in sources {
+            if self.groups.get(&g).is_some_and(|x| x.sg.contains_key(&s)) {
+                self.assert_input(env, g, Some(s), i, input);
+            }
+        }
+    }
+
+    /// "Receive Join(X) on I" (addressed to us) in Loser state: NoInfo (4.6.1, 4.6.2).
+    fn assert_join(&mut self, env: &mut Env<'_>, i: IfIndex, g: Ipv4Addr, s: Option<Ipv4Addr>) {
+        if self.assert_index.contains(&(i, g, s)) {
+            self.assert_input(env, g, s, i, AssertInput::Reset);
+        }
+    }
+
+    /// The assert states on I, for interface changes.
+    fn asserts_on(&self, i: IfIndex) -> Vec<(Ipv4Addr, Option<Ipv4Addr>)> {
+        self.assert_index
+            .range((i, ADDR_MIN, None)..=(i, ADDR_MAX, Some(ADDR_MAX)))
+            .map(|&(_, g, s)| (g, s))
+            .collect()
     }
 
     // ---------------------------------------------------------------------------------
@@ -1936,6 +2459,12 @@ impl Tib {
                     }
                     self.refresh_sg(env, g, s);
                 }
+                TimerKind::At(i) => {
+                    if let Some(a) = e.asserts.iter_mut().find(|a| a.ifindex == i) {
+                        a.timer = None;
+                    }
+                    self.assert_input(env, g, s, i, AssertInput::Timer);
+                }
                 TimerKind::Rst => {
                     e.reg.rst = None;
                     let (rst, outcome) = e.reg.rst_expired(env.now);
@@ -2021,6 +2550,17 @@ impl Tib {
                 spt_bit: e.spt_bit,
                 switch_to_spt_desired: e.spt_switch,
                 rate_kbps: e.rate.kbps,
+                asserts: e
+                    .asserts
+                    .iter()
+                    .map(|a| AssertSnapshot {
+                        ifindex: a.ifindex,
+                        state: a.state,
+                        winner: a.winner,
+                        winner_metric: a.metric,
+                        assert_timer_ms: ms(a.timer),
+                    })
+                    .collect(),
                 rpt: s
                     .filter(|_| e.rpt.is_some() || group.star.is_some())
                     .map(|s| {
@@ -2111,6 +2651,11 @@ impl Tib {
                 spt_switches: self.counters.spt_switches,
                 rpt_prunes_sent: self.counters.rpt_prunes_sent,
                 rpt_prunes_received: self.counters.rpt_prunes_received,
+                asserts_received: self.counters.asserts_received,
+                asserts_sent: self.counters.asserts_sent,
+                assert_cancels_sent: self.counters.assert_cancels_sent,
+                assert_wins: self.counters.assert_wins,
+                assert_losses: self.counters.assert_losses,
             },
             register: self.reg_counters.clone(),
         }

@@ -29,6 +29,8 @@ pub(crate) enum TimerKind {
     RptPpt(IfIndex),
     /// Override Timer OT(S,G,rpt) (4.5.9).
     Ot,
+    /// Assert Timer AT(S,G,I) or AT(*,G,I) (4.6.1, 4.6.2).
+    At(IfIndex),
 }
 
 /// A timer of the TIB: the entry ((*,G) when `source` is None) and which of its timers.

@@ -51,6 +51,9 @@ pub(crate) struct Upstream {
     pub jt: Option<Instant>,
     /// RPF'(X) as last acted on.
     pub nbr: Option<Nbr>,
+    /// `nbr` is the assert winner on RPF_interface(X) (4.5.6, 4.5.7: RPF'(X) is
+    /// AssertWinner(X, RPF_interface(X)) while we are an assert loser there).
+    pub via_assert: bool,
 }
 
 impl Default for Upstream {
@@ -59,6 +62,7 @@ impl Default for Upstream {
             state: UpstreamState::NotJoined,
             jt: None,
             nbr: None,
+            via_assert: false,
         }
     }
 }
@@ -150,6 +154,33 @@ impl Upstream {
         }
         self.nbr = rpf_prime;
         joined
+    }
+
+    /// "RPF'(X) changes due to an Assert" (4.5.6, 4.5.7; Joined): no Join/Prune now,
+    /// "if the Join Timer is set to expire in more than t_override seconds, reset it so that
+    /// it expires after t_override seconds"; the next Join goes to the new RPF'(X).
+    pub fn assert_rpf_change(
+        &mut self,
+        c: &mut Ctx<'_>,
+        rpf_prime: Option<Nbr>,
+        via_assert: bool,
+        t_override: Duration,
+    ) {
+        self.via_assert = via_assert;
+        if self.nbr == rpf_prime {
+            return;
+        }
+        self.nbr = rpf_prime;
+        if self.state != UpstreamState::Joined {
+            return;
+        }
+        let target = c.now + t_override;
+        let at = match (rpf_prime, self.jt) {
+            (None, _) => None,
+            (Some(_), Some(jt)) if jt <= target => Some(jt),
+            (Some(_), _) => Some(target),
+        };
+        c.jt(self, at);
     }
 
     /// "JT(X) expires": send Join(X) to RPF'(X), restart JT with t_periodic. Returns the

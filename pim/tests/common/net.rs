@@ -79,6 +79,8 @@ pub struct Node {
     pub events: Vec<(Instant, Event)>,
     /// Every unicast message sent: (time, interface, destination, TTL, message).
     pub unicasts: Vec<(Instant, IfIndex, Ipv4Addr, u8, Message)>,
+    /// Every Assert sent: (time, interface, message).
+    pub asserts: Vec<(Instant, IfIndex, packet::Assert)>,
 }
 
 pub struct Link {
@@ -122,6 +124,7 @@ impl Net {
             jps: Vec::new(),
             events: Vec::new(),
             unicasts: Vec::new(),
+            asserts: Vec::new(),
         });
         i
     }
@@ -325,6 +328,14 @@ impl Net {
                         payload,
                     } => {
                         let msg = packet::parse(&payload).expect("valid PIM");
+                        if let Message::Assert(a) = &msg {
+                            assert_eq!(
+                                (dst, ttl),
+                                (ALL_PIM_ROUTERS, 1),
+                                "Assert to 224.0.0.13, TTL 1"
+                            );
+                            self.nodes[r].asserts.push((now, ifindex, *a));
+                        }
                         if let Message::JoinPrune(jp) = &msg {
                             self.nodes[r].jps.push(JpSent {
                                 at: now,
@@ -601,6 +612,7 @@ impl Net {
             n.events.clear();
             n.fwd_log.clear();
             n.unicasts.clear();
+            n.asserts.clear();
         }
     }
 
