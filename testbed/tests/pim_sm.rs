@@ -319,6 +319,11 @@ fn asm_through_register_to_an_rp_in_the_middle_then_register_stop() {
         "(*,G) joined at the RP: {}",
         net.ctl_json("r2", &["show", "mroutes"]).unwrap()
     );
+    let rp = net.ctl("r3", &["show", "pim", "rp"]).unwrap();
+    assert!(
+        rp.contains("239.0.0.0/8") && rp.contains("10.0.2.2"),
+        "{rp}"
+    );
     let tx = send(&net, "src", "239.7.7.7", 100, 400);
     let r = report(rx);
     drop(tx);

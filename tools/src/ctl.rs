@@ -485,6 +485,85 @@ pub fn render(cmd: &str, data: &Value) -> String {
             }
             table(&rows)
         }
+        "pim-assert" => {
+            let mut rows = vec![
+                [
+                    "Interface",
+                    "Source",
+                    "Group",
+                    "State",
+                    "Winner",
+                    "Winner metric",
+                    "Timer",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            let ifname = |ifindex: &Value| -> String {
+                list(&data["pim"], "interfaces")
+                    .iter()
+                    .find(|i| i["ifindex"] == *ifindex)
+                    .map(|i| s(&i["name"]))
+                    .unwrap_or_else(|| format!("if{}", s(ifindex)))
+            };
+            for g in list(&data["pim"]["tib"], "groups") {
+                let mut entries: Vec<(String, &Value)> = Vec::new();
+                if !g["star_g"].is_null() {
+                    entries.push(("*".into(), &g["star_g"]));
+                }
+                for e in list(g, "sources") {
+                    entries.push((s(&e["source"]), e));
+                }
+                for (src, e) in entries {
+                    for a in list(e, "asserts") {
+                        rows.push(vec![
+                            ifname(&a["ifindex"]),
+                            src.clone(),
+                            s(&g["group"]),
+                            s(&a["state"]),
+                            s(&a["winner"]),
+                            format!(
+                                "{}{}/{}",
+                                if a["winner_metric"]["rpt"] == true {
+                                    "rpt "
+                                } else {
+                                    ""
+                                },
+                                s(&a["winner_metric"]["preference"]),
+                                s(&a["winner_metric"]["metric"])
+                            ),
+                            secs(&a["assert_timer_ms"]),
+                        ]);
+                    }
+                }
+            }
+            table(&rows)
+        }
+        "pim-rp" => {
+            let mut rows = vec![["Group range", "RP"].map(String::from).to_vec()];
+            for m in list(data, "rp_mappings") {
+                rows.push(vec![
+                    format!("{}/{}", s(&m["group"]), s(&m["prefix_len"])),
+                    s(&m["rp"]),
+                ]);
+            }
+            let mut out = table(&rows);
+            let mut rows = vec![["Group", "RP", "SSM"].map(String::from).to_vec()];
+            for g in list(&data["pim"]["tib"], "groups") {
+                rows.push(vec![
+                    s(&g["group"]),
+                    s(&g["rp"]),
+                    if g["ssm"] == true {
+                        "yes".into()
+                    } else {
+                        "no".into()
+                    },
+                ]);
+            }
+            out.push('\n');
+            out.push_str(&table(&rows));
+            out
+        }
         "igmp-groups" => {
             let mut rows = vec![
                 [

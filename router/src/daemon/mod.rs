@@ -1216,7 +1216,7 @@ impl Daemon {
                         }
                     }
                 }
-                json!({ "pim": v })
+                json!({ "pim": v, "rp_mappings": self.config.pim.rps })
             }
             Show::Igmp => {
                 let mut v = serde_json::to_value(self.igmp.snapshot_at(self.now()))?;

@@ -70,6 +70,10 @@ enum PimWhat {
     Upstream,
     /// Downstream Join/Prune state per interface.
     Join,
+    /// Assert state per entry and interface: winner, metric, timer.
+    Assert,
+    /// RP mappings and the RP of every group with state.
+    Rp,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -174,6 +178,10 @@ impl Args {
                 ShowCmd::Pim {
                     what: PimWhat::Join,
                 } => "pim-join",
+                ShowCmd::Pim {
+                    what: PimWhat::Assert,
+                } => "pim-assert",
+                ShowCmd::Pim { what: PimWhat::Rp } => "pim-rp",
             },
             Cmd::Reload => "reload",
             Cmd::LogLevel { .. } => "log-level",
