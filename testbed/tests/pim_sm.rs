@@ -493,3 +493,205 @@ fn spt_switchover_by_rate_threshold() {
     assert_eq!(origin, "pim", "above the threshold: source tree");
     assert_eq!(r.duplicates, 0, "{r:?}");
 }
+
+#[test]
+fn rpf_change_moves_the_source_tree_to_the_other_path() {
+    // src -- r1, r1 -- r2 -- r4, r1 -- r3 -- r4, r4 -- rcv: two paths from r4 to the source.
+    let pim = "pim = { hello_period = 1, triggered_hello_delay = 0.1 }";
+    let igmp = "igmp = { query_interval = 2, query_response_interval = 1, last_member_query_interval = 0.2 }";
+    let mut t = String::from("[[host]]\nname = \"src\"\n[[host]]\nname = \"rcv\"\n");
+    for (r, n) in [("r1", 3), ("r2", 2), ("r3", 2), ("r4", 2)] {
+        let mut list: Vec<String> = (0..n)
+            .map(|i| format!("{{ name = \"eth{i}\", protocols = [\"pim\"], {pim} }}"))
+            .collect();
+        if r == "r4" {
+            list.push(format!(
+                "{{ name = \"eth2\", protocols = [\"igmp\", \"pim\"], {pim}, {igmp} }}"
+            ));
+        }
+        t.push_str(&format!(
+            "[[router]]\nname = \"{r}\"\n[router.mrouterd]\ninterface = [ {} ]\n",
+            list.join(", ")
+        ));
+    }
+    // Links in order: 10.0.1 src-r1, 10.0.2 r1-r2, 10.0.3 r1-r3, 10.0.4 r2-r4, 10.0.5 r3-r4,
+    // 10.0.6 r4-rcv. r4: eth0 to r2, eth1 to r3, eth2 to rcv.
+    for (a, b) in [
+        ("src", "r1"),
+        ("r1", "r2"),
+        ("r1", "r3"),
+        ("r2", "r4"),
+        ("r3", "r4"),
+        ("r4", "rcv"),
+    ] {
+        t.push_str(&format!("[[link]]\nnodes = [\"{a}\", \"{b}\"]\n"));
+    }
+    let net = net(&t);
+    let adj = || {
+        let v: Value = net.ctl_json("r4", &["show", "pim"]).unwrap();
+        v["pim"]["interfaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["neighbors"].as_array().map_or(0, Vec::len))
+            .sum::<usize>()
+            == 2
+    };
+    assert!(
+        wait_until(Duration::from_secs(6), adj),
+        "PIM adjacencies at r4"
+    );
+    let rx = recv(&net, "rcv", "232.6.6.6", 9.0, &["--source", "10.0.1.1"]);
+    assert!(
+        wait_until(Duration::from_secs(3), || mroute(
+            &net,
+            "r2",
+            "10.0.1.1",
+            "232.6.6.6"
+        )
+        .is_some_and(|(_, o)| o == ["eth1"])),
+        "the tree goes through r2 first"
+    );
+    let tx = send(&net, "src", "232.6.6.6", 100, 700);
+    std::thread::sleep(Duration::from_secs(2));
+    // The r2 path fails; the unicast route moves to r3 (as a routing protocol would).
+    net.link_down("r2", "r4").unwrap();
+    net.node("r4")
+        .run(&["ip", "route", "replace", "10.0.1.0/24", "via", "10.0.5.1"])
+        .unwrap();
+    let switched = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(3), || mroute(
+            &net,
+            "r3",
+            "10.0.1.1",
+            "232.6.6.6"
+        )
+        .is_some_and(|(_, o)| o == ["eth1"])),
+        "r4's RPF moved to r3 and its Join followed: {}",
+        net.ctl("r4", &["show", "pim", "upstream"])
+            .unwrap_or_default()
+    );
+    let took = switched.elapsed();
+    let r = report(rx);
+    drop(tx);
+    let s = &r.sources["10.0.1.1"];
+    assert!(
+        s.last_seq >= 650,
+        "delivery resumed over r3 until the end: {r:?}"
+    );
+    // The gap is the failover: link down, route change, RPF notification, Join.
+    assert!(
+        r.lost <= 150,
+        "at most ~1.5 s of the stream lost in the failover ({took:?}): {r:?}"
+    );
+}
+
+#[test]
+fn two_thousand_groups_are_joined_in_join_prunes_that_fit_the_mtu() {
+    // r3 has 2000 static IGMP (S,G) memberships; their Joins go hop by hop to r1.
+    let groups: Vec<String> = (0..2000)
+        .map(|i| {
+            format!(
+                "{{ group = \"232.10.{}.{}\", sources = [\"10.0.1.1\"] }}",
+                i / 250,
+                i % 250 + 1
+            )
+        })
+        .collect();
+    let static_groups = format!("static_groups = [ {} ]", groups.join(", "));
+    let t = chain("").replace(
+        "igmp = { query_interval = 2, query_response_interval = 1, last_member_query_interval = 0.2 }",
+        &format!("igmp = {{ query_interval = 2, query_response_interval = 1, {static_groups} }}"),
+    );
+    let net = net(&t);
+    let joined = || {
+        let v = net.ctl_json("r1", &["show", "mroutes"]).unwrap();
+        v["mroutes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["origin"]["kind"] == "pim" && m["oifs"][0]["interface"] == "eth1")
+            .count()
+    };
+    assert!(
+        wait_until(Duration::from_secs(15), || joined() == 2000),
+        "r1 has {} of 2000 groups joined",
+        joined()
+    );
+    // Capture r3's Joins to r2 while r3 restarts and joins everything again: tshark sees
+    // every Join/Prune frame within the 1500-byte MTU.
+    let pcap = net.rundir().join("r2-eth1.pcap");
+    let pcap_s = pcap.display().to_string();
+    let mut cap = net
+        .node("r2")
+        .spawn(&[
+            "tshark",
+            "-q",
+            "-i",
+            "eth1",
+            "-f",
+            "ip proto 103",
+            "-w",
+            &pcap_s,
+        ])
+        .expect("tshark");
+    assert!(
+        wait_until(Duration::from_secs(10), || pcap.exists()),
+        "tshark started"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    net.stop_router("r3").unwrap();
+    net.start_router("r3").unwrap();
+    let r3_joins = || {
+        let v = net.ctl_json("r3", &["show", "pim"]).unwrap();
+        v["pim"]["tib"]["counters"]["joins_sent"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || r3_joins() >= 2000),
+        "r3 sent {} joins",
+        r3_joins()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    cap.kill();
+    let out = std::process::Command::new("tshark")
+        .args([
+            "-r",
+            &pcap_s,
+            "-Y",
+            "pim.type == 3",
+            "-T",
+            "fields",
+            "-e",
+            "frame.len",
+            "-e",
+            "pim.numgroups",
+        ])
+        .output()
+        .expect("tshark -r");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let frames: Vec<(usize, usize)> = text
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            Some((f.next()?.parse().ok()?, f.next()?.parse().ok()?))
+        })
+        .collect();
+    assert!(
+        frames.len() >= 8,
+        "several Join/Prune messages: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        frames.iter().all(|(len, _)| *len <= 1514),
+        "every frame fits the MTU: {frames:?}"
+    );
+    let groups_sent: usize = frames.iter().map(|(_, g)| g).sum();
+    assert!(
+        groups_sent >= 2000,
+        "all groups were sent upstream: {groups_sent}"
+    );
+    assert!(joined() == 2000);
+}
