@@ -21,23 +21,20 @@ fn mcast() -> String {
         .to_string()
 }
 
-fn recv(net: &Net, node: &str, group: &str, secs: f64, source: &str) -> Proc {
+fn recv(net: &Net, node: &str, group: &str, secs: f64, extra: &[&str]) -> Proc {
     let m = mcast();
     let d = secs.to_string();
-    let mut p = net
-        .node(node)
-        .spawn(&[
-            &m,
-            "recv",
-            "--group",
-            group,
-            "--duration",
-            &d,
-            "--json",
-            "--source",
-            source,
-        ])
-        .expect("start mcast recv");
+    let mut argv = vec![
+        m.as_str(),
+        "recv",
+        "--group",
+        group,
+        "--duration",
+        &d,
+        "--json",
+    ];
+    argv.extend_from_slice(extra);
+    let mut p = net.node(node).spawn(&argv).expect("start mcast recv");
     let joined = p.stdout_lines().next();
     assert!(
         joined.as_deref().is_some_and(|l| l.contains("\"joined\"")),
@@ -59,6 +56,22 @@ fn report(p: Proc) -> Report {
 
 #[test]
 fn two_upstream_routers_on_a_lan_assert_and_only_the_winner_forwards() {
+    assert_case("", "232.5.5.5", &["--source", "10.0.3.1"]);
+}
+
+/// The same with ASM and the shared tree only (no SPT switchover): the LAN is in r1's and
+/// r2's olists through (*,G) Joins, so the (S,G) Assert is for an oif inherited from (*,G).
+/// The RP is r1 (10.0.3.2 on lan0).
+#[test]
+fn assert_on_an_interface_inherited_from_star_g() {
+    assert_case(
+        "pim = { rp = [ { group = \"239.0.0.0/8\", address = \"10.0.3.2\" } ], spt_switchover = \"never\" }\n",
+        "239.5.5.5",
+        &[],
+    );
+}
+
+fn assert_case(global: &str, group: &str, recv_extra: &[&str]) {
     let pim = "pim = { hello_period = 1, triggered_hello_delay = 0.1 }";
     let igmp = "igmp = { query_interval = 2, query_response_interval = 1 }";
     let mut t = String::from(
@@ -74,7 +87,7 @@ fn two_upstream_routers_on_a_lan_assert_and_only_the_winner_forwards() {
             ),
         };
         t.push_str(&format!(
-            "[[router]]\nname = \"{r}\"\n[router.mrouterd]\ninterface = [ {ifaces} ]\n"
+            "[[router]]\nname = \"{r}\"\n[router.mrouterd]\n{global}interface = [ {ifaces} ]\n"
         ));
     }
     t.push_str(
@@ -99,29 +112,22 @@ fn two_upstream_routers_on_a_lan_assert_and_only_the_winner_forwards() {
     assert!(wait_until(Duration::from_secs(6), || neighbours("r1") == 4
         && neighbours("r3") == 3));
     // Receivers stay joined throughout; the source sends for 8 s.
-    let r3 = recv(&net, "rcv3", "232.5.5.5", 10.0, "10.0.3.1");
-    let r4 = recv(&net, "rcv4", "232.5.5.5", 10.0, "10.0.3.1");
+    let r3 = recv(&net, "rcv3", group, 10.0, recv_extra);
+    let r4 = recv(&net, "rcv4", group, 10.0, recv_extra);
     std::thread::sleep(Duration::from_millis(500));
     let m = mcast();
     let tx = net
         .node("src")
         .spawn(&[
-            &m,
-            "send",
-            "--group",
-            "232.5.5.5",
-            "--rate",
-            "100",
-            "--count",
-            "800",
+            &m, "send", "--group", group, "--rate", "100", "--count", "800",
         ])
         .unwrap();
     // Both r1 and r2 forward onto lan1 at first; the kernel reports the duplicates
     // (WRONGVIF, at most once per 3 s per entry) and the Assert elects one forwarder.
     // Measure a 3 s window once it has had time to settle: no duplicates at all.
     std::thread::sleep(Duration::from_secs(4));
-    let w3 = recv(&net, "rcv3", "232.5.5.5", 3.0, "10.0.3.1");
-    let w4 = recv(&net, "rcv4", "232.5.5.5", 3.0, "10.0.3.1");
+    let w3 = recv(&net, "rcv3", group, 3.0, recv_extra);
+    let w4 = recv(&net, "rcv4", group, 3.0, recv_extra);
     let (after3, after4) = (report(w3), report(w4));
     let (a, b) = (report(r3), report(r4));
     drop(tx);
@@ -157,7 +163,7 @@ fn two_upstream_routers_on_a_lan_assert_and_only_the_winner_forwards() {
     let lan1_out = |r: &str| -> bool {
         let v = net.ctl_json(r, &["show", "mroutes"]).unwrap();
         v["mroutes"].as_array().unwrap().iter().any(|m| {
-            m["group"] == "232.5.5.5"
+            m["group"] == group
                 && m["oifs"]
                     .as_array()
                     .unwrap()
