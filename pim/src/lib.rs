@@ -1,7 +1,7 @@
 //! PIM-SM v2 (RFC 7761) and SSM (RFC 4607/4604), sans-IO.
 //!
-//! Being implemented (issue 4). [`Pim`] implements [`common::Protocol`] for all interfaces
-//! of one router. Modules so far, by RFC 7761 section:
+//! [`Pim`] implements [`common::Protocol`] for all interfaces of one router. Not here yet:
+//! BSR (RFC 5059) and per-route assert metrics. Modules, by RFC 7761 section:
 //!
 //! * [`packet`]: the codec (4.9);
 //! * [`config`]: per-interface configuration with the defaults of 4.11;

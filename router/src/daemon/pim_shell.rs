@@ -1,8 +1,6 @@
-//! PIM in the shell: the PIM socket, which interfaces run PIM, Hellos in and out.
-//!
-//! What the `pim` crate implements so far is RFC 7761 section 4.3 (Hellos, neighbours, DR
-//! election). Joins, Registers and Asserts are not implemented yet, so PIM does not route
-//! multicast yet; the daemon says so in its log when PIM is enabled.
+//! PIM in the shell: the PIM sockets, which interfaces run PIM, the register VIF, RPF
+//! watching, kernel upcalls and counters for PIM, and PIM's forwarding intents into the
+//! MRIB. The protocol itself is the sans-IO `pim` crate.
 
 use std::net::Ipv4Addr;
 
@@ -75,12 +73,7 @@ impl Daemon {
                         .configure_interface(now, IfIndex(ifindex), cfg.clone()),
                 );
                 if prev.is_none() {
-                    tracing::warn!(
-                        interface = %name,
-                        "PIM enabled: neighbour discovery and DR election only (RFC 7761 4.3); \
-                         joins, registers and asserts are not implemented yet, so PIM does not \
-                         route multicast"
-                    );
+                    tracing::info!(interface = %name, "PIM-SM enabled");
                 }
             }
             let was_up = prev.as_ref().and_then(|p| p.up);
