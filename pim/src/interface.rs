@@ -100,6 +100,16 @@ pub(crate) struct Running {
 }
 
 impl Interface {
+    /// Send the pending triggered Hello now, if there is one (see `Pim::hello_first`).
+    pub(crate) fn send_pending_hello(&mut self, out: &mut Vec<Action>) {
+        if let Some(run) = self.run.as_mut()
+            && run.triggered_hello.is_some()
+        {
+            run.send_hello(holdtime_of(&run.cfg), out);
+            run.triggered_hello = None;
+        }
+    }
+
     pub fn new(ifindex: IfIndex) -> Self {
         Interface {
             ifindex,

@@ -352,6 +352,38 @@ impl Pim {
         self.tib.interface_changed(&mut env, ifindex, before, after);
     }
 
+    /// 4.3.1: a router that has just learned a new neighbour (or a GenID change) owes the
+    /// link a triggered Hello, and a Join/Prune or Assert must not reach that neighbour
+    /// before our Hello does: it ignores PIM messages from routers it does not know, and
+    /// would otherwise wait for our next periodic Join (t_periodic, 60 s) — seen at start-up
+    /// under load, when the upstream router heard our first Hellos before it was listening.
+    /// So a pending triggered Hello goes out at once, ahead of the first such message.
+    fn hello_first(&mut self, out: Vec<Action>) -> Vec<Action> {
+        let needs = |a: &Action| match a {
+            Action::Send { payload, .. } => {
+                matches!(
+                    payload.first().map(|b| b & 0x0f),
+                    Some(packet::JOIN_PRUNE | packet::ASSERT)
+                )
+            }
+            _ => false,
+        };
+        if !out.iter().any(needs) {
+            return out;
+        }
+        let mut result = Vec::with_capacity(out.len() + 1);
+        for a in out {
+            if let Action::Send { ifindex, .. } = &a
+                && needs(&a)
+                && let Some(iface) = self.interfaces.get_mut(ifindex)
+            {
+                iface.send_pending_hello(&mut result);
+            }
+            result.push(a);
+        }
+        result
+    }
+
     fn flush(&mut self, now: Instant, out: &mut Vec<Action>) {
         let mut env = Env {
             now,
@@ -635,7 +667,7 @@ impl Protocol for Pim {
             }
         }
         self.flush(now, &mut out);
-        out
+        self.hello_first(out)
     }
 
     fn on_timeout(&mut self, now: Instant) -> Vec<Action> {
@@ -673,7 +705,7 @@ impl Protocol for Pim {
                 break;
             }
         }
-        out
+        self.hello_first(out)
     }
 
     fn poll_at(&self) -> Option<Instant> {
