@@ -532,36 +532,34 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
                 rp: a,
             });
         }
-        match (
-            p.spt_switchover.as_ref().map(|v| v.get_ref().as_str()),
-            &p.spt_threshold_kbps,
-        ) {
-            (None | Some("immediate"), None) => {}
-            (Some("never"), None) => pim.spt_switchover = pim::config::SptPolicy::Never,
-            (Some("threshold"), Some(k)) => {
-                pim.spt_switchover = pim::config::SptPolicy::Threshold {
-                    kbps: int_in(k, 1, i64::from(u32::MAX))? as u32,
-                };
-            }
-            (Some("threshold"), None) => {
-                let v = p.spt_switchover.as_ref().expect("matched");
-                return Err((v.span(), "\"threshold\" needs `spt_threshold_kbps`".into()));
-            }
-            (_, Some(k))
-                if p.spt_switchover
-                    .as_ref()
-                    .is_none_or(|v| v.get_ref() != "threshold") =>
-            {
-                return Err((k.span(), "only with spt_switchover = \"threshold\"".into()));
-            }
-            (Some(other), _) => {
-                let v = p.spt_switchover.as_ref().expect("matched");
-                return Err((
-                    v.span(),
-                    format!("`{other}` is not a policy: \"immediate\", \"never\" or \"threshold\""),
-                ));
-            }
-            (None, Some(_)) => unreachable!("handled above"),
+        if let Some(v) = &p.spt_switchover {
+            pim.spt_switchover = match v.get_ref().as_str() {
+                "immediate" => pim::config::SptPolicy::Immediate,
+                "never" => pim::config::SptPolicy::Never,
+                "threshold" => {
+                    let k = p.spt_threshold_kbps.as_ref().ok_or_else(|| {
+                        (
+                            v.span(),
+                            "\"threshold\" needs `spt_threshold_kbps`".to_owned(),
+                        )
+                    })?;
+                    let kbps = int_in(k, 1, i64::from(u32::MAX))? as u32;
+                    pim::config::SptPolicy::Threshold { kbps }
+                }
+                other => {
+                    return Err((
+                        v.span(),
+                        format!(
+                            "`{other}` is not a policy: \"immediate\", \"never\" or \"threshold\""
+                        ),
+                    ));
+                }
+            };
+        }
+        if let Some(k) = &p.spt_threshold_kbps
+            && !matches!(pim.spt_switchover, pim::config::SptPolicy::Threshold { .. })
+        {
+            return Err((k.span(), "only with spt_switchover = \"threshold\"".into()));
         }
         if let Some(v) = &p.join_prune_period {
             pim.join_prune_period = secs_in(v, 1.0, 18000.0)?;

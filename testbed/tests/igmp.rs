@@ -419,25 +419,21 @@ print("sent")
         "scapy (python3-scapy) failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let i = igmp_iface(&net, "r1", "eth0");
-    let dropped = &i["dropped"];
-    let count = |k: &str| dropped[k].as_u64().unwrap_or(0);
+    // Every packet is counted once the router has read them all.
     assert!(
         wait_until(Duration::from_secs(2), || {
             let d = &igmp_iface(&net, "r1", "eth0")["dropped"];
             d["bad_checksum"].as_u64().unwrap_or(0) >= 1
                 && d["truncated"].as_u64().unwrap_or(0) >= 51
         }),
-        "{i}"
+        "{}",
+        igmp_iface(&net, "r1", "eth0")
     );
     let i = igmp_iface(&net, "r1", "eth0");
-    let dropped = &i["dropped"];
-    assert!(
-        count("too_short") >= 1 || dropped["too_short"].as_u64().unwrap_or(0) >= 1,
-        "{i}"
-    );
-    assert!(dropped["bad_length"].as_u64().unwrap_or(0) >= 1, "{i}");
-    assert!(dropped["unknown_type"].as_u64().unwrap_or(0) >= 1, "{i}");
+    let count = |k: &str| i["dropped"][k].as_u64().unwrap_or(0);
+    assert!(count("too_short") >= 1, "{i}");
+    assert!(count("bad_length") >= 1, "{i}");
+    assert!(count("unknown_type") >= 1, "{i}");
     // Still alive and still correct: a real join works.
     let rx = recv(&net, "rcv", "239.1.1.1", 2.0, &[]);
     wait_sender(send(&net, "src1", "239.1.1.1", 100, 100));

@@ -474,14 +474,13 @@ fn spt_switchover_immediate_prunes_the_shared_tree_at_the_divergence() {
 
 #[test]
 fn spt_switchover_never_stays_on_the_shared_tree() {
-    let (r, origin, rp_forwards) = spt_run("spt_switchover = \"never\"");
+    let (r, origin, _rp_forwards) = spt_run("spt_switchover = \"never\"");
     assert!(r.unique >= 480, "{r:?}");
     assert_eq!(r.duplicates, 0, "{r:?}");
     assert_eq!(origin, "pim-star-g", "r3 stays on the shared tree");
     // The RP's receivers and the source are both behind r2: the RP joins the source tree
     // through r2 (RFC 7761 4.1.6 keeps the iif in inherited_olist(S,G)), and r2 forwards S
     // down the shared tree towards r3; the RP itself has nowhere to send S.
-    let _ = rp_forwards;
 }
 
 #[test]
