@@ -114,6 +114,7 @@ mod process;
 mod state;
 mod sys;
 pub mod topology;
+pub mod traffic;
 
 pub use config::merge as merge_config;
 pub use net::{

@@ -8,69 +8,8 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use testbed::{Net, Proc, bin_path, wait_until};
-use tools::mcast::report::Report;
-
-fn mcast() -> String {
-    bin_path("mcast")
-        .expect("mcast binary")
-        .display()
-        .to_string()
-}
-
-fn net(topology: &str) -> Net {
-    Net::from_toml(topology).unwrap_or_else(|e| {
-        panic!("cannot build the test topology (these tests need root and iproute2): {e:#}")
-    })
-}
-
-fn recv(net: &Net, node: &str, group: &str, secs: f64, extra: &[&str]) -> Proc {
-    let m = mcast();
-    let d = secs.to_string();
-    let mut argv = vec![
-        m.as_str(),
-        "recv",
-        "--group",
-        group,
-        "--duration",
-        &d,
-        "--json",
-    ];
-    argv.extend_from_slice(extra);
-    let mut p = net.node(node).spawn(&argv).expect("start mcast recv");
-    let joined = p.stdout_lines().next();
-    assert!(
-        joined.as_deref().is_some_and(|l| l.contains("\"joined\"")),
-        "mcast recv on {node} did not join: {joined:?} {}",
-        p.stderr()
-    );
-    p
-}
-
-fn send(net: &Net, node: &str, group: &str, rate: u32, count: u32) -> Proc {
-    let m = mcast();
-    let (r, c) = (rate.to_string(), count.to_string());
-    net.node(node)
-        .spawn(&[&m, "send", "--group", group, "--rate", &r, "--count", &c])
-        .expect("start mcast send")
-}
-
-fn report(p: Proc) -> Report {
-    let out = p.wait().expect("mcast recv finishes");
-    assert!(out.success(), "mcast recv failed: {}", out.stderr);
-    let line = out
-        .stdout
-        .lines()
-        .rev()
-        .find(|l| l.contains("\"report\""))
-        .unwrap_or_else(|| panic!("no report in mcast output: {}", out.stdout));
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("bad report {line}: {e}"))
-}
-
-fn wait_sender(p: Proc) {
-    let out = p.wait().expect("mcast send finishes");
-    assert!(out.success(), "mcast send failed: {}", out.stderr);
-}
+use testbed::traffic::{net, recv, report, send, wait_sender};
+use testbed::{Net, wait_until};
 
 /// `mrouterctl show igmp --json` of a router.
 fn igmp(net: &Net, router: &str) -> Value {
@@ -151,7 +90,7 @@ fn join_and_leave(version: u8) {
     let net = net(ONE_HOP);
     force_igmp_version(&net, "rcv", "eth0", version);
     // The receiver joins; the source keeps sending for a while.
-    let tx = send(&net, "src1", "239.1.1.1", 100, 600);
+    let tx = send(&net, "src1", "239.1.1.1", 100, 600, &[]);
     let rx = recv(&net, "rcv", "239.1.1.1", 2.0, &[]);
     let r = report(rx);
     assert!(r.unique >= 150, "IGMPv{version} join delivers: {r:?}");
@@ -216,8 +155,8 @@ fn source_include_and_exclude_deliver_exactly_the_right_sources() {
     let net = net(ONE_HOP);
     // INCLUDE {src1}: only src1.
     let rx = recv(&net, "rcv", "232.1.1.1", 2.5, &["--source", "10.0.2.2"]);
-    let a = send(&net, "src1", "232.1.1.1", 100, 150);
-    let b = send(&net, "src2", "232.1.1.1", 100, 150);
+    let a = send(&net, "src1", "232.1.1.1", 100, 150, &[]);
+    let b = send(&net, "src2", "232.1.1.1", 100, 150, &[]);
     wait_sender(a);
     wait_sender(b);
     let r = report(rx);
@@ -239,8 +178,8 @@ fn source_include_and_exclude_deliver_exactly_the_right_sources() {
 
     // EXCLUDE {src2}: everything but src2.
     let rx = recv(&net, "rcv", "239.2.2.2", 2.5, &["--exclude", "10.0.2.3"]);
-    let a = send(&net, "src1", "239.2.2.2", 100, 150);
-    let b = send(&net, "src2", "239.2.2.2", 100, 150);
+    let a = send(&net, "src1", "239.2.2.2", 100, 150, &[]);
+    let b = send(&net, "src2", "239.2.2.2", 100, 150, &[]);
     wait_sender(a);
     wait_sender(b);
     let r = report(rx);
@@ -436,7 +375,7 @@ print("sent")
     assert!(count("unknown_type") >= 1, "{i}");
     // Still alive and still correct: a real join works.
     let rx = recv(&net, "rcv", "239.1.1.1", 2.0, &[]);
-    wait_sender(send(&net, "src1", "239.1.1.1", 100, 100));
+    wait_sender(send(&net, "src1", "239.1.1.1", 100, 100, &[]));
     assert!(report(rx).unique >= 90);
     assert!(net.ctl_json("r1", &["version"]).is_ok());
 }

@@ -8,66 +8,9 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use testbed::{Net, Proc, bin_path, wait_until};
+use testbed::traffic::{net, recv, report, send};
+use testbed::{Net, wait_until};
 use tools::mcast::report::Report;
-
-fn net(topology: &str) -> Net {
-    Net::from_toml(topology).unwrap_or_else(|e| {
-        panic!("cannot build the test topology (these tests need root and iproute2): {e:#}")
-    })
-}
-
-fn mcast() -> String {
-    bin_path("mcast")
-        .expect("mcast binary")
-        .display()
-        .to_string()
-}
-
-fn recv(net: &Net, node: &str, group: &str, secs: f64, extra: &[&str]) -> Proc {
-    let m = mcast();
-    let d = secs.to_string();
-    let mut argv = vec![
-        m.as_str(),
-        "recv",
-        "--group",
-        group,
-        "--duration",
-        &d,
-        "--json",
-    ];
-    argv.extend_from_slice(extra);
-    let mut p = net.node(node).spawn(&argv).expect("start mcast recv");
-    let joined = p.stdout_lines().next();
-    assert!(
-        joined.as_deref().is_some_and(|l| l.contains("\"joined\"")),
-        "{joined:?} {}",
-        p.stderr()
-    );
-    p
-}
-
-fn send(net: &Net, node: &str, group: &str, rate: u32, count: u32) -> Proc {
-    let m = mcast();
-    let (r, c) = (rate.to_string(), count.to_string());
-    net.node(node)
-        .spawn(&[
-            &m, "send", "--group", group, "--rate", &r, "--count", &c, "--ttl", "16",
-        ])
-        .expect("start mcast send")
-}
-
-fn report(p: Proc) -> Report {
-    let out = p.wait().expect("mcast recv finishes");
-    assert!(out.success(), "mcast recv failed: {}", out.stderr);
-    let line = out
-        .stdout
-        .lines()
-        .rev()
-        .find(|l| l.contains("\"report\""))
-        .expect("a report");
-    serde_json::from_str(line).unwrap()
-}
 
 /// Forwarding outputs of a router's MRIB entry, with its origin.
 fn mroute(net: &Net, router: &str, source: &str, group: &str) -> Option<(String, Vec<String>)> {
@@ -172,7 +115,7 @@ fn ssm_source_tree_from_an_igmpv3_include_join_and_prune_on_leave() {
             .any(|l| l.starts_with("eth1") && l.contains("join")),
         "{join}"
     );
-    let tx = send(&net, "src", "232.1.1.1", 100, 200);
+    let tx = send(&net, "src", "232.1.1.1", 100, 200, &[]);
     let r = report(rx);
     drop(tx);
     assert!(r.unique >= 190, "SSM delivery through three routers: {r:?}");
@@ -213,7 +156,7 @@ fn asm_shared_tree_with_the_rp_at_the_first_hop() {
         "{}",
         net.ctl_json("r1", &["show", "mroutes"]).unwrap()
     );
-    let tx = send(&net, "src", "239.1.2.3", 100, 200);
+    let tx = send(&net, "src", "239.1.2.3", 100, 200, &[]);
     let r = report(rx);
     drop(tx);
     assert!(r.unique >= 180, "shared-tree delivery: {r:?}");
@@ -288,7 +231,7 @@ fn ssm_joins_cross_frr_pimd_in_the_middle() {
             .unwrap_or_default(),
         frr.pimd_log()
     );
-    let tx = send(&net, "src", "232.9.9.9", 100, 200);
+    let tx = send(&net, "src", "232.9.9.9", 100, 200, &[]);
     let r = report(rx);
     drop(tx);
     assert!(
@@ -324,7 +267,7 @@ fn asm_through_register_to_an_rp_in_the_middle_then_register_stop() {
         rp.contains("239.0.0.0/8") && rp.contains("10.0.2.2"),
         "{rp}"
     );
-    let tx = send(&net, "src", "239.7.7.7", 100, 400);
+    let tx = send(&net, "src", "239.7.7.7", 100, 400, &[]);
     let r = report(rx);
     drop(tx);
     assert!(
@@ -438,7 +381,7 @@ fn spt_run(policy: &str) -> (Report, String, bool) {
         net.ctl("r2", &["show", "pim", "upstream"])
             .unwrap_or_default()
     );
-    let tx = send(&net, "src", "239.4.4.4", 100, 500);
+    let tx = send(&net, "src", "239.4.4.4", 100, 500, &[]);
     let r = report(rx);
     drop(tx);
     let origin = mroute(&net, "r3", "10.0.1.1", "239.4.4.4")
@@ -561,7 +504,7 @@ fn rpf_change_moves_the_source_tree_to_the_other_path() {
         .is_some_and(|(_, o)| o.contains(&"eth1".to_owned()))),
         "the tree reaches r1"
     );
-    let tx = send(&net, "src", "232.6.6.6", 100, 700);
+    let tx = send(&net, "src", "232.6.6.6", 100, 700, &[]);
     std::thread::sleep(Duration::from_secs(2));
     // The r2 path fails; the unicast route moves to r3 (as a routing protocol would).
     net.link_down("r2", "r4").unwrap();
@@ -778,7 +721,7 @@ fn frr_mixed_delivery(frr_node: &str) {
     std::thread::sleep(Duration::from_secs(2));
     let rx = recv(&net, "rcv", "239.8.8.8", 8.0, &[]);
     std::thread::sleep(Duration::from_secs(1));
-    let tx = send(&net, "src", "239.8.8.8", 100, 500);
+    let tx = send(&net, "src", "239.8.8.8", 100, 500, &[]);
     let r = report(rx);
     drop(tx);
     // With FRR as the source's DR the first ~0.7 s do not arrive (measured: first_seq 69 at
