@@ -35,6 +35,10 @@ pub struct InterfaceConfig {
     /// route is removed this long after it was last refreshed. Taken as `route_expiration`
     /// if shorter.
     pub garbage_collection: Duration,
+    /// The remote end of a tunnel (2.1, "tunnels"): the interface is a point-to-point
+    /// virtual link, Probes and Reports go to this address by unicast instead of
+    /// All-DVMRP-Routers, and messages from it are accepted with any TTL.
+    pub tunnel_peer: Option<Ipv4Addr>,
 }
 
 impl Default for InterfaceConfig {
@@ -47,6 +51,7 @@ impl Default for InterfaceConfig {
             route_expiration: Duration::from_secs(140),
             hold_down: Duration::from_secs(120),
             garbage_collection: Duration::from_secs(260),
+            tunnel_peer: None,
         }
     }
 }
@@ -78,6 +83,19 @@ pub struct Config {
     /// [`packet::MAX_LEN_576`] (516 octets: a 576-octet datagram with the largest IP
     /// header, exactly mrouted's limit).
     pub max_report_len: usize,
+    /// Prune Lifetime (3.5.2, appendix A), default 7200 s: the lifetime of a Prune this
+    /// router originates (a leaf). A Prune sent on behalf of pruned downstream neighbours
+    /// carries the least remaining lifetime among them (3.5.2).
+    pub prune_lifetime: Duration,
+    /// Initial Prune retransmission interval (3.5.3, appendix A), default 3 s: while data
+    /// keeps arriving for a pruned (source network, group), the Prune is sent again after
+    /// this interval, doubled each time.
+    pub prune_retransmit: Duration,
+    /// Initial Graft retransmission interval (3.6.4, appendix A), default 5 s: a Graft is
+    /// sent again after this interval, doubled each time, until a Graft Ack arrives.
+    pub graft_retransmit: Duration,
+    /// How long a forwarding cache entry (3.5) lives without traffic, default 300 s.
+    pub cache_lifetime: Duration,
 }
 
 impl Default for Config {
@@ -87,6 +105,10 @@ impl Default for Config {
             extra_route_metric: 1,
             min_flash_update_interval: Duration::from_secs(5),
             max_report_len: packet::MAX_LEN_576,
+            prune_lifetime: Duration::from_secs(7200),
+            prune_retransmit: Duration::from_secs(3),
+            graft_retransmit: Duration::from_secs(5),
+            cache_lifetime: Duration::from_secs(300),
         }
     }
 }

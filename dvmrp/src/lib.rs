@@ -100,8 +100,9 @@ use packet::{ALL_DVMRP_ROUTERS, Body, Header, INFINITY, Message, Probe, Report, 
 pub use route::HoldDownCause;
 use route::{Origin, Route};
 pub use snapshot::{
-    DependentsSnapshot, ForwarderSnapshot, InterfaceSnapshot, NeighborSnapshot, RouteSnapshot,
-    RouteState, Snapshot,
+    DependentsSnapshot, DownstreamPruneSnapshot, ForwarderSnapshot, ForwardingSnapshot,
+    GraftSnapshot, InterfaceSnapshot, NeighborSnapshot, RouteSnapshot, RouteState, Snapshot,
+    UpstreamPruneSnapshot,
 };
 
 /// `Event::what` values.
@@ -592,6 +593,7 @@ impl Dvmrp {
         Snapshot {
             interfaces,
             routes,
+            forwarding: Vec::new(),
             counters,
         }
     }

@@ -14,6 +14,8 @@ use crate::route::HoldDownCause;
 pub struct Snapshot {
     pub interfaces: Vec<InterfaceSnapshot>,
     pub routes: Vec<RouteSnapshot>,
+    /// The forwarding cache (3.5): one entry per (source network, group) with traffic.
+    pub forwarding: Vec<ForwardingSnapshot>,
     /// Received messages by kind and drops by reason, summed over the interfaces.
     pub counters: BTreeMap<String, u64>,
 }
@@ -113,4 +115,56 @@ pub struct ForwarderSnapshot {
     pub forwarder: Option<Ipv4Addr>,
     /// This router is the designated forwarder.
     pub is_us: bool,
+}
+
+/// One forwarding cache entry (3.5): traffic from a source network to a group.
+#[derive(Clone, Debug, Serialize)]
+pub struct ForwardingSnapshot {
+    pub source_network: Ipv4Addr,
+    pub source_prefix_len: u8,
+    pub group: Ipv4Addr,
+    /// The sources seen sending (one kernel entry each).
+    pub sources: Vec<Ipv4Addr>,
+    /// The reverse-path interface (2.2); None if the source network has no route now.
+    pub upstream_interface: Option<IfIndex>,
+    /// The upstream neighbour; None for a directly connected source network.
+    pub upstream_neighbor: Option<Ipv4Addr>,
+    /// Interfaces the traffic is forwarded on (truncated broadcast, 3.3.3, minus prunes).
+    pub outgoing: Vec<IfIndex>,
+    /// The Prune this router sent upstream (3.5.2), while it lasts.
+    pub upstream_prune: Option<UpstreamPruneSnapshot>,
+    /// A Graft waiting for its Graft Ack (3.6.4).
+    pub graft: Option<GraftSnapshot>,
+    /// Prunes received from downstream neighbours (3.5.5), while they last.
+    pub downstream_prunes: Vec<DownstreamPruneSnapshot>,
+    pub uptime_ms: u64,
+    /// Time left until the entry is removed for lack of traffic.
+    pub expiry_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct UpstreamPruneSnapshot {
+    pub neighbor: Ipv4Addr,
+    /// The lifetime sent, in seconds.
+    pub lifetime_s: u32,
+    /// Time left until the prune expires upstream.
+    pub expiry_ms: u64,
+    /// Prunes sent for this entry (the first and retransmissions).
+    pub sent: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct GraftSnapshot {
+    pub neighbor: Ipv4Addr,
+    /// Grafts sent so far.
+    pub sent: u64,
+    pub next_retransmit_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DownstreamPruneSnapshot {
+    pub ifindex: IfIndex,
+    pub neighbor: Ipv4Addr,
+    /// Time left until the prune expires.
+    pub expiry_ms: u64,
 }
