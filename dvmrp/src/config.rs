@@ -39,6 +39,10 @@ pub struct InterfaceConfig {
     /// virtual link, Probes and Reports go to this address by unicast instead of
     /// All-DVMRP-Routers, and messages from it are accepted with any TTL.
     pub tunnel_peer: Option<Ipv4Addr>,
+    /// Administrative boundaries (network, prefix length) for groups (3.3.3): traffic for
+    /// these groups is never forwarded out of this interface, so it does not count as a
+    /// child for them.
+    pub boundaries: Vec<(Ipv4Addr, u8)>,
 }
 
 impl Default for InterfaceConfig {
@@ -52,6 +56,7 @@ impl Default for InterfaceConfig {
             hold_down: Duration::from_secs(120),
             garbage_collection: Duration::from_secs(260),
             tunnel_peer: None,
+            boundaries: Vec::new(),
         }
     }
 }

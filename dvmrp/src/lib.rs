@@ -1,9 +1,7 @@
 //! DVMRP v3 (draft-ietf-idmr-dvmrp-v3-11), sans-IO.
 //!
-//! [`Dvmrp`] implements [`common::Protocol`] for all interfaces of one router. This first
-//! part covers neighbour discovery and route exchange; forwarding, pruning and grafting
-//! (3.3, 3.5, 3.6) come next and will use [`Dvmrp::rpf`], [`Dvmrp::child_interfaces`],
-//! [`Dvmrp::is_designated_forwarder`] and [`Dvmrp::dependent_neighbors`]. Modules, by draft
+//! [`Dvmrp`] implements [`common::Protocol`] for all interfaces of one router: neighbour
+//! discovery, route exchange, and forwarding with prunes and grafts. Modules, by draft
 //! section:
 //!
 //! * [`packet`]: the codec (3.1, 3.2.5, 3.4.10, 3.5.6, 3.6, appendix B);
@@ -11,6 +9,8 @@
 //! * `neighbor`: neighbours and their one-way / two-way state (3.2, 3.2.3);
 //! * `route`: routes, hold-down (3.4.8), dependent neighbours (3.4.4) and the metrics
 //!   neighbours advertise (designated forwarder candidates, 3.3.1);
+//! * `forward`: the forwarding cache, truncated broadcast, prunes and grafts (3.3.3, 3.5,
+//!   3.6); its module documentation describes the behaviour;
 //! * `snapshot`: what `show dvmrp` prints;
 //! * `rng`: the seeded generator of Generation IDs and jitter.
 //!
@@ -68,7 +68,16 @@
 //!   with TTL 1 or unicast to our address (any TTL); the source must be on the interface's
 //!   subnet (any source on a /32) and not our own address. Each refusal is counted by
 //!   reason ([`reasons`]), decoding errors by `ParseError::kind()`, messages by kind
-//!   ([`kinds`]). Prune, Graft and the others are counted and ignored for now.
+//!   ([`kinds`]). Prunes, Grafts and Graft Acks are accepted by unicast to our address
+//!   (or to All-DVMRP-Routers) from two-way neighbours only. Ask-Neighbors and the
+//!   other mrouted extensions are counted and not answered.
+//! * **Tunnels** (2.1): an interface configured with a
+//!   [`tunnel_peer`](config::InterfaceConfig::tunnel_peer) is a point-to-point virtual
+//!   link; everything "to All-DVMRP-Routers" goes to the peer by unicast with TTL 64,
+//!   and only unicast messages from the peer to our end are accepted (any TTL).
+//! * **Inputs for forwarding**: IGMP membership ([`Input::Membership`]), NOCACHE upcalls
+//!   (the first packet of an (S,G)) and kernel counters ([`Input::MfcStats`]); outputs
+//!   [`Action::Forward`] / [`Action::Unforward`] per (S,G).
 //! * Generation IDs are random (seeded) and differ from the previous one of the interface
 //!   (the draft's "non-decreasing" is not needed: any change is a restart to neighbours);
 //!   a new one is chosen each time an interface becomes active.
@@ -76,12 +85,14 @@
 //!   first run the timers due at `now`, and run them again at the end, so that a flash
 //!   update due at once leaves in the same call.
 //!
-//! Not here yet: appendix C compatibility with pre-3.0xff neighbours (they must send
-//! Probes listing us), tunnels, route aggregation (3.4.1), and everything of 3.5/3.6.
+//! Not here: appendix C compatibility with pre-3.0xff neighbours (they must send Probes
+//! listing us), route aggregation (3.4.1), answering Ask-Neighbors2 (mrinfo), and
+//! spreading periodic reports over the interval (3.4.2).
 
 pub mod config;
 pub mod packet;
 
+mod forward;
 mod neighbor;
 mod rng;
 mod route;
@@ -91,6 +102,7 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use common::proto::UpcallKind;
 use common::{Action, Event, IfIndex, Input, Instant, InterfaceChange, Protocol, RxPacket};
 
 use config::{Config, InterfaceConfig};
@@ -113,6 +125,10 @@ pub mod events {
     pub const NEIGHBOR_DOWN: &str = "dvmrp_neighbor_down";
     /// A neighbour's Generation ID changed (3.2.2).
     pub const NEIGHBOR_RESTART: &str = "dvmrp_neighbor_restart";
+    /// A Prune went upstream (3.5.2).
+    pub const PRUNE_SENT: &str = "dvmrp_prune_sent";
+    /// A Graft went upstream (3.6.1).
+    pub const GRAFT_SENT: &str = "dvmrp_graft_sent";
 }
 
 /// Why a neighbour was lost (the end of a [`events::NEIGHBOR_DOWN`] detail).
@@ -174,6 +190,12 @@ pub mod reasons {
     pub const ILLEGAL_METRIC: &str = "route_illegal_metric";
     /// A route (not a message) whose network has bits set beyond its prefix.
     pub const HOST_BITS: &str = "route_host_bits";
+    /// A Prune, Graft or Graft Ack for a source network without a route.
+    pub const NO_ROUTE: &str = "no_route";
+    /// A Prune received on the reverse-path interface of its source network.
+    pub const PRUNE_FROM_UPSTREAM: &str = "prune_from_upstream";
+    /// A Prune from a neighbour that does not depend on us for the source (3.5.5).
+    pub const NOT_DEPENDENT: &str = "prune_not_dependent";
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -194,6 +216,8 @@ struct Interface {
     next_report: Option<Instant>,
     probes_sent: u64,
     reports_sent: u64,
+    /// Prunes, Grafts and Graft Acks sent, by kind.
+    sent: BTreeMap<&'static str, u64>,
     received: BTreeMap<&'static str, u64>,
     dropped: BTreeMap<&'static str, u64>,
 }
@@ -210,6 +234,7 @@ impl Interface {
             next_report: None,
             probes_sent: 0,
             reports_sent: 0,
+            sent: BTreeMap::new(),
             received: BTreeMap::new(),
             dropped: BTreeMap::new(),
         }
@@ -217,6 +242,24 @@ impl Interface {
 
     fn drop(&mut self, reason: &'static str) {
         *self.dropped.entry(reason).or_default() += 1;
+    }
+
+    /// The interface is an administrative boundary for `group` (3.3.3).
+    fn blocks(&self, group: Ipv4Addr) -> bool {
+        self.cfg.as_ref().is_some_and(|c| {
+            c.boundaries
+                .iter()
+                .any(|&(net, len)| route::contains(net, len, group))
+        })
+    }
+
+    /// Where messages "to all DVMRP routers" go on this interface, and with which TTL: the
+    /// group with TTL 1, or on a tunnel the peer by unicast (TTL 64).
+    fn all_routers(&self) -> (Ipv4Addr, u8) {
+        match self.cfg.as_ref().and_then(|c| c.tunnel_peer) {
+            Some(peer) => (peer, TUNNEL_TTL),
+            None => (ALL_DVMRP_ROUTERS, 1),
+        }
     }
 
     fn has_two_way(&self) -> bool {
@@ -239,6 +282,9 @@ impl Interface {
 /// Route table key: (network, prefix length), the network without host bits.
 type Key = (Ipv4Addr, u8);
 
+/// The IP TTL of DVMRP messages sent by unicast across a tunnel's unicast path.
+const TUNNEL_TTL: u8 = 64;
+
 /// DVMRP for all interfaces of one router.
 #[derive(Debug)]
 pub struct Dvmrp {
@@ -249,6 +295,10 @@ pub struct Dvmrp {
     flash_at: Option<Instant>,
     last_flash: Option<Instant>,
     flashes_sent: u64,
+    /// The forwarding cache (3.5), see [`forward`].
+    cache: BTreeMap<forward::CacheKey, forward::CacheEntry>,
+    /// IGMP membership: (interface, group) -> receivers.
+    members: BTreeMap<(IfIndex, Ipv4Addr), forward::Members>,
     /// The latest time seen (for snapshots).
     now: Instant,
 }
@@ -266,11 +316,11 @@ fn event(out: &mut Vec<Action>, what: &str, detail: String) {
     }));
 }
 
-fn send(out: &mut Vec<Action>, ifindex: IfIndex, dst: Ipv4Addr, msg: &Message) {
+fn send(out: &mut Vec<Action>, ifindex: IfIndex, dst: Ipv4Addr, ttl: u8, msg: &Message) {
     out.push(Action::Send {
         ifindex,
         dst,
-        ttl: 1,
+        ttl,
         router_alert: false,
         payload: packet::emit(msg),
     });
@@ -297,6 +347,8 @@ impl Dvmrp {
             flash_at: None,
             last_flash: None,
             flashes_sent: 0,
+            cache: BTreeMap::new(),
+            members: BTreeMap::new(),
             now: Instant::ZERO,
         };
         let metric = d.config.extra_route_metric.clamp(1, INFINITY - 1);
@@ -504,6 +556,8 @@ impl Dvmrp {
                     next_report_ms: i.next_report.map(|t| ms(now.until(t))),
                     probes_sent: i.probes_sent,
                     reports_sent: i.reports_sent,
+                    sent: i.sent.iter().map(|(k, v)| ((*k).to_string(), *v)).collect(),
+                    tunnel_peer: i.cfg.as_ref().and_then(|c| c.tunnel_peer),
                     neighbors: i
                         .neighbors
                         .values()
@@ -593,7 +647,7 @@ impl Dvmrp {
         Snapshot {
             interfaces,
             routes,
-            forwarding: Vec::new(),
+            forwarding: self.forwarding_snapshot(now),
             counters,
         }
     }
@@ -709,7 +763,8 @@ impl Dvmrp {
             neighbors: iface.neighbors.keys().copied().collect(),
         }));
         iface.probes_sent += 1;
-        send(out, ifindex, ALL_DVMRP_ROUTERS, &msg);
+        let (dst, ttl) = iface.all_routers();
+        send(out, ifindex, dst, ttl, &msg);
     }
 
     fn on_probe(
@@ -815,6 +870,7 @@ impl Dvmrp {
     /// A neighbour is gone or restarted (3.2.4): routes through it into hold-down, its
     /// dependencies and designated forwarder candidacy removed.
     fn neighbor_lost(&mut self, now: Instant, ifindex: IfIndex, addr: Ipv4Addr) {
+        self.forget_neighbor_prunes(ifindex, addr);
         let hold = self
             .interfaces
             .get(&ifindex)
@@ -1009,10 +1065,31 @@ impl Dvmrp {
         let Some(iface) = self.interfaces.get_mut(&ifindex) else {
             return;
         };
+        let (dst, ttl) = if dst == ALL_DVMRP_ROUTERS {
+            iface.all_routers()
+        } else {
+            (dst, iface.all_routers().1)
+        };
         for report in packet::split_report(&entries, self.config.max_report_len) {
             iface.reports_sent += 1;
-            send(out, ifindex, dst, &Message::new(Body::Report(report)));
+            send(out, ifindex, dst, ttl, &Message::new(Body::Report(report)));
         }
+    }
+
+    /// Send a Prune, Graft or Graft Ack to a neighbour (unicast, 3.5.6, 3.6).
+    fn send_to_neighbor(
+        &mut self,
+        ifindex: IfIndex,
+        nbr: Ipv4Addr,
+        msg: Message,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(iface) = self.interfaces.get_mut(&ifindex).filter(|i| i.active) else {
+            return;
+        };
+        let ttl = iface.all_routers().1;
+        *iface.sent.entry(kinds::of(&msg.body)).or_default() += 1;
+        send(out, ifindex, nbr, ttl, &msg);
     }
 
     // -----------------------------------------------------------------------------------
@@ -1049,6 +1126,7 @@ impl Dvmrp {
                 break;
             }
         }
+        self.update_cache(now, out);
     }
 
     /// Everything due at `t`: neighbour time-outs, route expiry and hold-down ends, the
@@ -1109,6 +1187,8 @@ impl Dvmrp {
         for key in removed {
             self.routes.remove(&key);
         }
+        // The forwarding cache (3.5, 3.6).
+        self.fire_cache(t, out);
         // Flash update (3.4.5), including the changes just made.
         self.schedule_flash(t);
         if self.flash_at.is_some_and(|f| f <= t) {
@@ -1192,32 +1272,66 @@ impl Dvmrp {
             }
         };
         *iface.received.entry(kinds::of(&msg.body)).or_default() += 1;
-        let on_subnet =
-            link.prefix_len >= 32 || route::contains(link.addr, link.prefix_len, pkt.src);
+        // On a tunnel only the peer speaks, by unicast to our end, with any TTL.
+        let peer = iface.cfg.as_ref().and_then(|c| c.tunnel_peer);
+        let on_subnet = match peer {
+            Some(p) => pkt.src == p,
+            None => link.prefix_len >= 32 || route::contains(link.addr, link.prefix_len, pkt.src),
+        };
+        let multicast_ok = |ttl_checked: bool| -> Result<(), &'static str> {
+            if peer.is_some() {
+                return if pkt.dst == link.addr {
+                    Ok(())
+                } else {
+                    Err(reasons::BAD_DESTINATION)
+                };
+            }
+            if pkt.dst == ALL_DVMRP_ROUTERS {
+                if ttl_checked && pkt.ttl != 1 {
+                    Err(reasons::BAD_TTL)
+                } else {
+                    Ok(())
+                }
+            } else {
+                Err(reasons::BAD_DESTINATION)
+            }
+        };
+        // Probes only to All-DVMRP-Routers with TTL 1 (3.2); Reports also by unicast to
+        // us (3.4.5); Prunes, Grafts and Graft Acks to us (or the group) from two-way
+        // neighbours (3.5.6, 3.6).
+        let check = match &msg.body {
+            Body::Probe(_) => multicast_ok(true),
+            Body::Report(_) | Body::Prune(_) | Body::Graft(_) | Body::GraftAck(_) => {
+                if pkt.dst == link.addr {
+                    Ok(())
+                } else {
+                    multicast_ok(matches!(msg.body, Body::Report(_)))
+                }
+            }
+            // Ask-Neighbors and the rest: counted, not answered.
+            _ => return,
+        };
+        let control = matches!(
+            msg.body,
+            Body::Prune(_) | Body::Graft(_) | Body::GraftAck(_)
+        );
+        let refused = match check {
+            Err(reason) => Some(reason),
+            Ok(()) if !on_subnet => Some(reasons::SOURCE_NOT_ON_SUBNET),
+            Ok(()) if control && !iface.is_two_way(pkt.src) => Some(reasons::NOT_TWO_WAY),
+            Ok(()) => None,
+        };
+        if let Some(reason) = refused {
+            iface.drop(reason);
+            return;
+        }
+        let (ifindex, src) = (pkt.ifindex, pkt.src);
         match msg.body {
-            Body::Probe(probe) => {
-                if pkt.dst != ALL_DVMRP_ROUTERS {
-                    iface.drop(reasons::BAD_DESTINATION);
-                } else if pkt.ttl != 1 {
-                    iface.drop(reasons::BAD_TTL);
-                } else if !on_subnet {
-                    iface.drop(reasons::SOURCE_NOT_ON_SUBNET);
-                } else {
-                    self.on_probe(now, pkt.ifindex, pkt.src, msg.header, probe, out);
-                }
-            }
-            Body::Report(report) => {
-                if pkt.dst != ALL_DVMRP_ROUTERS && pkt.dst != link.addr {
-                    iface.drop(reasons::BAD_DESTINATION);
-                } else if pkt.dst == ALL_DVMRP_ROUTERS && pkt.ttl != 1 {
-                    iface.drop(reasons::BAD_TTL);
-                } else if !on_subnet {
-                    iface.drop(reasons::SOURCE_NOT_ON_SUBNET);
-                } else {
-                    self.on_report(now, pkt.ifindex, pkt.src, report);
-                }
-            }
-            // Prune, Graft, Graft Ack, Neighbors2 and the rest: later parts.
+            Body::Probe(probe) => self.on_probe(now, ifindex, src, msg.header, probe, out),
+            Body::Report(report) => self.on_report(now, ifindex, src, report),
+            Body::Prune(prune) => self.on_prune(now, ifindex, src, prune),
+            Body::Graft(graft) => self.on_graft(now, ifindex, src, graft, out),
+            Body::GraftAck(ack) => self.on_graft_ack(ifindex, src, ack),
             _ => {}
         }
     }
@@ -1299,6 +1413,13 @@ impl Protocol for Dvmrp {
             Input::Interface(InterfaceChange::Down { ifindex }) => {
                 self.link_down(now, ifindex, &mut out)
             }
+            Input::Membership(m) => self.on_membership(m),
+            Input::Upcall {
+                kind: UpcallKind::NoCache,
+                key,
+                ..
+            } => self.on_nocache(now, key),
+            Input::MfcStats { key, packets, .. } => self.on_mfc_stats(now, key, packets),
             _ => {}
         }
         self.finish(now, &mut out);
@@ -1317,10 +1438,15 @@ impl Protocol for Dvmrp {
             .values()
             .filter_map(Interface::poll_at)
             .min();
-        [ifaces, self.route_poll_at(), self.flash_at]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            ifaces,
+            self.route_poll_at(),
+            self.flash_at,
+            self.cache_poll_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn snapshot(&self) -> Snapshot {

@@ -37,6 +37,10 @@ pub struct InterfaceSnapshot {
     pub next_report_ms: Option<u64>,
     pub probes_sent: u64,
     pub reports_sent: u64,
+    /// Prunes, Grafts and Graft Acks sent, by kind ([`crate::kinds`]).
+    pub sent: BTreeMap<String, u64>,
+    /// The remote end when the interface is a tunnel.
+    pub tunnel_peer: Option<Ipv4Addr>,
     pub neighbors: Vec<NeighborSnapshot>,
     /// Received messages by kind ([`crate::kinds`]).
     pub received: BTreeMap<String, u64>,

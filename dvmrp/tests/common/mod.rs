@@ -9,7 +9,11 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use common::{Action, Event, IfIndex, Input, Instant, InterfaceChange, Protocol, RxPacket};
+use common::proto::UpcallKind;
+use common::{
+    Action, Event, FilterMode, Forwarding, IfIndex, Input, Instant, InterfaceChange, Membership,
+    Protocol, RouteKey, RxPacket,
+};
 use dvmrp::config::{Config, InterfaceConfig};
 use dvmrp::packet::{self, ALL_DVMRP_ROUTERS, Body, Message, Probe, Report, RouteEntry};
 use dvmrp::{Dvmrp, NeighborSnapshot, RouteSnapshot, RouteState};
@@ -72,6 +76,12 @@ pub struct Router {
     pub ports: Vec<Port>,
     pub sent: Vec<Sent>,
     pub events: Vec<(Instant, Event)>,
+    /// The simulated kernel's forwarding entries (from Forward / Unforward).
+    pub fib: BTreeMap<RouteKey, Forwarding>,
+    /// Data packets accepted per entry (the MFC packet counter).
+    pub packets: BTreeMap<RouteKey, u64>,
+    /// Data packets that arrived on an interface other than the entry's iif.
+    pub wrong_iif: u64,
 }
 
 impl Router {
@@ -100,6 +110,13 @@ impl Router {
                     self.sent.push(s);
                 }
                 Action::Event(e) => self.events.push((now, e)),
+                Action::Forward(f) => {
+                    self.fib.insert(f.key, f);
+                }
+                Action::Unforward(k) => {
+                    self.fib.remove(&k);
+                    self.packets.remove(&k);
+                }
                 other => panic!("DVMRP produced {other:?}"),
             }
         }
@@ -167,6 +184,10 @@ pub struct Net {
     pub now: Instant,
     /// Cut links drop everything.
     pub cut: Vec<&'static str>,
+    /// (link, message kind): control messages of that kind are lost on that link.
+    pub lose: Vec<(&'static str, &'static str)>,
+    /// Data packets carried per link.
+    pub link_data: BTreeMap<&'static str, u64>,
     /// Fake neighbours that probe every 10 s while the net runs.
     pub fakes: Vec<Fake>,
 }
@@ -195,6 +216,8 @@ impl Net {
             routers: Vec::new(),
             now: Instant::ZERO,
             cut: Vec::new(),
+            lose: Vec::new(),
+            link_data: BTreeMap::new(),
             fakes: Vec::new(),
         }
     }
@@ -207,6 +230,9 @@ impl Net {
             ports: Vec::new(),
             sent: Vec::new(),
             events: Vec::new(),
+            fib: BTreeMap::new(),
+            packets: BTreeMap::new(),
+            wrong_iif: 0,
         });
         self.routers.len() - 1
     }
@@ -270,7 +296,11 @@ impl Net {
             let sent = self.routers[from].record(now, actions);
             for s in sent {
                 let port = self.routers[from].port(s.ifindex).clone();
-                if self.cut.contains(&port.link) {
+                if self.cut.contains(&port.link)
+                    || self
+                        .lose
+                        .contains(&(port.link, dvmrp::kinds::of(&s.msg.body)))
+                {
                     continue;
                 }
                 let payload = packet::emit(&s.msg);
@@ -425,6 +455,124 @@ impl Net {
 
     pub fn run_for(&mut self, d: Duration) {
         self.run_until(self.now + d);
+    }
+
+    /// IGMP membership on router `r`'s interface: EXCLUDE {} (join) or INCLUDE {} (leave).
+    pub fn member(&mut self, r: usize, ifindex: u32, group: Ipv4Addr, joined: bool) {
+        let now = self.now;
+        let m = Membership {
+            ifindex: IfIndex(ifindex),
+            group,
+            mode: if joined {
+                FilterMode::Exclude
+            } else {
+                FilterMode::Include
+            },
+            sources: Vec::new(),
+        };
+        let acts = self.routers[r].d.handle(now, Input::Membership(m));
+        self.deliver(r, acts);
+    }
+
+    /// One data packet (S,G) arriving at router `r` on `ifindex`, forwarded through the
+    /// simulated kernels: an unknown (S,G) is a NOCACHE upcall (the packet waits for the
+    /// entry, as the kernel queues it), a packet on the wrong interface is dropped.
+    pub fn data(&mut self, r: usize, ifindex: u32, s: Ipv4Addr, g: Ipv4Addr) {
+        let key = RouteKey::sg(s, g);
+        let mut queue = VecDeque::from([(r, IfIndex(ifindex))]);
+        while let Some((j, iif)) = queue.pop_front() {
+            if !self.routers[j].fib.contains_key(&key) {
+                let now = self.now;
+                let acts = self.routers[j].d.handle(
+                    now,
+                    Input::Upcall {
+                        kind: UpcallKind::NoCache,
+                        ifindex: iif,
+                        key,
+                        packet: &[],
+                    },
+                );
+                self.deliver(j, acts);
+            }
+            let Some(entry) = self.routers[j].fib.get(&key).cloned() else {
+                continue;
+            };
+            if entry.iif != Some(iif) {
+                self.routers[j].wrong_iif += 1;
+                continue;
+            }
+            *self.routers[j].packets.entry(key).or_default() += 1;
+            for o in &entry.oifs {
+                let Some(port) = self.routers[j]
+                    .ports
+                    .iter()
+                    .find(|p| p.ifindex == *o)
+                    .cloned()
+                else {
+                    continue;
+                };
+                if self.cut.contains(&port.link) {
+                    continue;
+                }
+                *self.link_data.entry(port.link).or_default() += 1;
+                for k in 0..self.routers.len() {
+                    if k == j {
+                        continue;
+                    }
+                    if let Some(p) = self.routers[k].ports.iter().find(|p| p.link == port.link) {
+                        queue.push_back((k, p.ifindex));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Give every router its kernel counters (the shell does this every second).
+    pub fn feed_stats(&mut self) {
+        let now = self.now;
+        for j in 0..self.routers.len() {
+            let stats: Vec<(RouteKey, u64)> = self.routers[j]
+                .packets
+                .iter()
+                .map(|(k, v)| (*k, *v))
+                .collect();
+            for (key, packets) in stats {
+                let acts = self.routers[j].d.handle(
+                    now,
+                    Input::MfcStats {
+                        key,
+                        packets,
+                        bytes: 0,
+                        idle: None,
+                    },
+                );
+                self.deliver(j, acts);
+            }
+        }
+    }
+
+    /// A stream of 10 packets per second for `d` from a source behind router `r`'s
+    /// `ifindex`, with kernel counters fed every second.
+    pub fn stream(&mut self, r: usize, ifindex: u32, s: Ipv4Addr, g: Ipv4Addr, d: Duration) {
+        let end = self.now + d;
+        let mut n = 0u64;
+        while self.now < end {
+            self.data(r, ifindex, s, g);
+            n += 1;
+            self.run_for(ms(100));
+            if n.is_multiple_of(10) {
+                self.feed_stats();
+            }
+        }
+    }
+
+    /// Data packets carried on `link` so far.
+    pub fn carried(&self, link: &str) -> u64 {
+        self.link_data
+            .iter()
+            .filter(|(l, _)| **l == link)
+            .map(|(_, n)| *n)
+            .sum()
     }
 
     /// Every (network, prefix_len) of every port.
