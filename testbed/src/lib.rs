@@ -108,6 +108,7 @@
 //! router needs its own socket path.
 
 mod config;
+pub mod counters;
 pub mod frr;
 mod net;
 mod process;
