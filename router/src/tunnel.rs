@@ -266,6 +266,8 @@ fn rx_loop(sock: &IpipSocket, peers: &RwLock<Vec<Peer>>, foreign: &AtomicU64, st
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     tracing::warn!("tunnel receive thread: reading the IPIP socket: {e}");
+                    // Do not spin on a persistent error.
+                    std::thread::sleep(std::time::Duration::from_millis(100));
                     break;
                 }
             };
@@ -344,8 +346,10 @@ fn tx_loop(
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    tracing::warn!(tunnel = %name, "reading the TUN device: {e}");
-                    break;
+                    // The device is gone (deleted by someone): the daemon sees the link
+                    // disappear and creates the tunnel again.
+                    tracing::warn!(tunnel = %name, "reading the TUN device: {e}; send thread stops");
+                    return;
                 }
             };
             let len = match check_inner(&buf[..n]) {
