@@ -332,6 +332,28 @@ fn reload_keeps_the_tunnel_and_its_flow_and_removing_it_deletes_the_device() {
     let r = report(rx);
     assert_eq!(r.unique, 100, "the stream flows after the restart: {r:?}");
 
+    // A device deleted behind the daemon's back is created again and carries the stream.
+    let before = tunnel(&net, "r1", "tun0")["ifindex"].clone();
+    net.node("r1")
+        .run(&["ip", "link", "del", "tun0"])
+        .expect("delete tun0");
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            let t = tunnel(&net, "r1", "tun0");
+            t["state"] == "up" && t["ifindex"] != before && t["vif"].is_u64()
+        }),
+        "tun0 re-created: {}",
+        tunnel(&net, "r1", "tun0")
+    );
+    let rx = recv(&net, "rcv", GROUP, 2.0, &[]);
+    std::thread::sleep(Duration::from_millis(100));
+    wait_sender(send(&net, "src", GROUP, 100, 100, &["--ttl", "8"]));
+    let r = report(rx);
+    assert_eq!(
+        r.unique, 100,
+        "the stream flows through the new device: {r:?}"
+    );
+
     // Removing the tunnels from the file deletes their devices.
     net.write_router_config("r1", &r1_config(&net, "auto", false, ""))
         .unwrap();
