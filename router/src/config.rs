@@ -69,6 +69,37 @@ pub struct InterfaceConfig {
     pub igmp: Option<igmp::config::InterfaceConfig>,
     /// PIM settings, present when `protocols` has "pim".
     pub pim: Option<pim::config::InterfaceConfig>,
+    /// Present for a `[[tunnel]]`: mrouterd creates the device itself.
+    pub tunnel: Option<TunnelConfig>,
+}
+
+/// The endpoints of a `[[tunnel]]` (RFC 2003 IP-in-IP): a virtual point-to-point multicast
+/// link to `remote`, an interface (and VIF) named after the tunnel.
+///
+/// DVMRP control messages to and from the peer are ordinary unicast IGMP-protocol packets
+/// between `local` and `remote`; only multicast data travels inside the tunnel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TunnelConfig {
+    /// This router's end: the outer source address, one of the router's own addresses.
+    pub local: Ipv4Addr,
+    /// The peer's end: the outer destination address.
+    pub remote: Ipv4Addr,
+    /// The DVMRP metric of the tunnel, 1..=31 (stored for DVMRP; unused by the dataplane).
+    pub metric: u8,
+    pub mode: TunnelMode,
+}
+
+/// Which dataplane a tunnel uses (`mode` in `[[tunnel]]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TunnelMode {
+    /// The kernel's `ipip` driver if it has one, else the userspace dataplane.
+    #[default]
+    Auto,
+    /// The kernel's `ipip` driver, or an error if it has none.
+    Kernel,
+    /// A TUN device and a raw IPPROTO_IPIP socket driven by mrouterd.
+    Userspace,
 }
 
 impl InterfaceConfig {
@@ -154,6 +185,8 @@ struct RawConfig {
     interface: Vec<RawInterface>,
     #[serde(default)]
     route: Vec<RawRoute>,
+    #[serde(default)]
+    tunnel: Vec<RawTunnel>,
 }
 
 #[derive(Deserialize, Default)]
@@ -177,6 +210,20 @@ struct RawInterface {
     boundaries: Vec<Spanned<String>>,
     igmp: Option<Spanned<RawIgmp>>,
     pim: Option<Spanned<RawPim>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTunnel {
+    name: Spanned<String>,
+    local: Spanned<String>,
+    remote: Spanned<String>,
+    metric: Option<Spanned<i64>>,
+    ttl_threshold: Option<Spanned<i64>>,
+    #[serde(default)]
+    boundaries: Vec<Spanned<String>>,
+    protocols: Option<Vec<Spanned<String>>>,
+    mode: Option<Spanned<String>>,
 }
 
 /// `[interface.pim]`: every key optional, RFC 7761 section 4.11 defaults.
@@ -325,57 +372,15 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
 
     let mut interfaces = BTreeMap::new();
     for i in raw.interface {
-        let iname = i.name.get_ref().clone();
-        if iname.is_empty() || iname.len() > 15 || iname.contains(['/', ' ', '\t']) {
-            return Err((
-                i.name.span(),
-                "is not a valid Linux interface name (1 to 15 characters, no '/' or spaces)".into(),
-            ));
-        }
+        let iname = interface_name(&i.name)?;
         if interfaces.contains_key(&iname) {
             return Err((
                 i.name.span(),
                 format!("interface `{iname}` is listed twice"),
             ));
         }
-        let mut protocols = BTreeSet::new();
-        for p in &i.protocols {
-            let proto = match p.get_ref().as_str() {
-                "igmp" => ProtocolName::Igmp,
-                "pim" => ProtocolName::Pim,
-                "dvmrp" => ProtocolName::Dvmrp,
-                other => {
-                    return Err((
-                        p.span(),
-                        format!("unknown protocol `{other}`; known: igmp, pim, dvmrp"),
-                    ));
-                }
-            };
-            // Refuse rather than silently run without the protocol the user asked for.
-            if !IMPLEMENTED_PROTOCOLS.contains(&proto) {
-                return Err((
-                    p.span(),
-                    format!(
-                        "protocol `{}` is not implemented in this version of mrouterd yet; \
-                         remove it to use static multicast routes",
-                        p.get_ref()
-                    ),
-                ));
-            }
-            if !protocols.insert(proto) {
-                return Err((p.span(), format!("`{}` is listed twice", p.get_ref())));
-            }
-        }
-        let ttl_threshold = match &i.ttl_threshold {
-            Some(t) if !(1..=255).contains(t.get_ref()) => {
-                return Err((
-                    t.span(),
-                    format!("must be between 1 and 255, got {}", t.get_ref()),
-                ));
-            }
-            Some(t) => *t.get_ref() as u8,
-            None => 1,
-        };
+        let protocols = parse_protocols(&i.protocols)?;
+        let ttl_threshold = parse_ttl_threshold(i.ttl_threshold.as_ref())?;
         let mut boundaries = Vec::new();
         for b in &i.boundaries {
             boundaries.push(parse_group_range(b)?);
@@ -409,6 +414,107 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
                 boundaries,
                 igmp,
                 pim,
+                tunnel: None,
+            },
+        );
+    }
+
+    let mut endpoints: BTreeMap<(Ipv4Addr, Ipv4Addr), String> = BTreeMap::new();
+    for t in raw.tunnel {
+        let tname = interface_name(&t.name)?;
+        match interfaces.get(&tname) {
+            Some(InterfaceConfig { tunnel: None, .. }) => {
+                return Err((
+                    t.name.span(),
+                    format!(
+                        "`{tname}` is also an [[interface]]; a tunnel creates its own device, \
+                         give it another name"
+                    ),
+                ));
+            }
+            Some(_) => {
+                return Err((t.name.span(), format!("tunnel `{tname}` is listed twice")));
+            }
+            None => {}
+        }
+        let local = endpoint(&t.local)?;
+        let remote = endpoint(&t.remote)?;
+        if local == remote {
+            return Err((
+                t.remote.span(),
+                format!("{remote} is also `local`; the two ends of a tunnel must differ"),
+            ));
+        }
+        if let Some(other) = endpoints.insert((local, remote), tname.clone()) {
+            return Err((
+                t.remote.span(),
+                format!(
+                    "tunnel `{other}` has the same endpoints (local {local}, remote {remote}); \
+                     the receiver could not tell their packets apart"
+                ),
+            ));
+        }
+        let metric = match &t.metric {
+            Some(m) => int_in(m, 1, 31)? as u8,
+            None => 1,
+        };
+        let mode = match &t.mode {
+            None => TunnelMode::Auto,
+            Some(m) => match m.get_ref().as_str() {
+                "auto" => TunnelMode::Auto,
+                "kernel" => TunnelMode::Kernel,
+                "userspace" => TunnelMode::Userspace,
+                other => {
+                    return Err((
+                        m.span(),
+                        format!("`{other}` is not a mode: \"auto\", \"kernel\" or \"userspace\""),
+                    ));
+                }
+            },
+        };
+        let protocols = match &t.protocols {
+            Some(list) => parse_protocols(list)?,
+            // DVMRP by default, as on an mrouted tunnel.
+            None => {
+                if !IMPLEMENTED_PROTOCOLS.contains(&ProtocolName::Dvmrp) {
+                    return Err((
+                        t.name.span(),
+                        "a tunnel runs `dvmrp` by default, which is not implemented in this \
+                         version of mrouterd yet; add `protocols = []` to use the tunnel with \
+                         static multicast routes"
+                            .into(),
+                    ));
+                }
+                BTreeSet::from([ProtocolName::Dvmrp])
+            }
+        };
+        let ttl_threshold = parse_ttl_threshold(t.ttl_threshold.as_ref())?;
+        let mut boundaries = Vec::new();
+        for b in &t.boundaries {
+            boundaries.push(parse_group_range(b)?);
+        }
+        // IGMP or PIM on a tunnel run with their defaults (no per-tunnel tables).
+        let igmp = protocols
+            .contains(&ProtocolName::Igmp)
+            .then(igmp::config::InterfaceConfig::default);
+        let pim = protocols
+            .contains(&ProtocolName::Pim)
+            .then(pim::config::InterfaceConfig::default);
+        interfaces.insert(
+            tname.clone(),
+            InterfaceConfig {
+                name: tname,
+                protocols,
+                ttl_threshold,
+                boundaries,
+                igmp,
+                pim,
+                tunnel: Some(TunnelConfig {
+                    local,
+                    remote,
+                    metric,
+                    mode,
+                }),
             },
         );
     }
@@ -441,7 +547,7 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
         if !interfaces.contains_key(&input) {
             return Err((
                 rt.input.span(),
-                format!("interface `{input}` is not listed in any [[interface]]"),
+                format!("interface `{input}` is not listed in any [[interface]] or [[tunnel]]"),
             ));
         }
         if rt.outputs.get_ref().is_empty() {
@@ -456,7 +562,7 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
             if !interfaces.contains_key(oname) {
                 return Err((
                     o.span(),
-                    format!("interface `{oname}` is not listed in any [[interface]]"),
+                    format!("interface `{oname}` is not listed in any [[interface]] or [[tunnel]]"),
                 ));
             }
             if *oname == input {
@@ -580,6 +686,73 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
         igmp,
         pim,
     })
+}
+
+/// A Linux interface name: 1 to 15 characters, no '/' or whitespace.
+fn interface_name(n: &Spanned<String>) -> Result<String, Invalid> {
+    let name = n.get_ref();
+    if name.is_empty() || name.len() > 15 || name.contains(['/', ' ', '\t']) {
+        return Err((
+            n.span(),
+            "is not a valid Linux interface name (1 to 15 characters, no '/' or spaces)".into(),
+        ));
+    }
+    Ok(name.clone())
+}
+
+/// `protocols` of an interface or tunnel.
+fn parse_protocols(list: &[Spanned<String>]) -> Result<BTreeSet<ProtocolName>, Invalid> {
+    let mut protocols = BTreeSet::new();
+    for p in list {
+        let proto = match p.get_ref().as_str() {
+            "igmp" => ProtocolName::Igmp,
+            "pim" => ProtocolName::Pim,
+            "dvmrp" => ProtocolName::Dvmrp,
+            other => {
+                return Err((
+                    p.span(),
+                    format!("unknown protocol `{other}`; known: igmp, pim, dvmrp"),
+                ));
+            }
+        };
+        // Refuse rather than silently run without the protocol the user asked for.
+        if !IMPLEMENTED_PROTOCOLS.contains(&proto) {
+            return Err((
+                p.span(),
+                format!(
+                    "protocol `{}` is not implemented in this version of mrouterd yet; \
+                     remove it to use static multicast routes",
+                    p.get_ref()
+                ),
+            ));
+        }
+        if !protocols.insert(proto) {
+            return Err((p.span(), format!("`{}` is listed twice", p.get_ref())));
+        }
+    }
+    Ok(protocols)
+}
+
+/// `ttl_threshold` of an interface or tunnel, 1 by default.
+fn parse_ttl_threshold(t: Option<&Spanned<i64>>) -> Result<u8, Invalid> {
+    match t {
+        Some(t) => Ok(int_in(t, 1, 255)? as u8),
+        None => Ok(1),
+    }
+}
+
+/// A tunnel endpoint: a unicast IPv4 address.
+fn endpoint(s: &Spanned<String>) -> Result<Ipv4Addr, Invalid> {
+    let a: Ipv4Addr = s.get_ref().parse().map_err(|_| {
+        (
+            s.span(),
+            format!("`{}` is not an IPv4 address", s.get_ref()),
+        )
+    })?;
+    if a.is_multicast() || a.is_unspecified() || a.is_broadcast() {
+        return Err((s.span(), format!("{a} is not a unicast address")));
+    }
+    Ok(a)
 }
 
 fn int_in(v: &Spanned<i64>, lo: i64, hi: i64) -> Result<i64, Invalid> {
@@ -1298,6 +1471,177 @@ outputs = ["eth0"]
         }
     }
 
+    #[test]
+    fn tunnels_are_interfaces_with_endpoints() {
+        let c = parse(
+            Path::new("r1.toml"),
+            "[[interface]]\nname = \"eth0\"\n\
+             [[tunnel]]\nname = \"tun0\"\nlocal = \"10.0.2.1\"\nremote = \"10.0.3.2\"\n\
+             protocols = []\nmetric = 3\nttl_threshold = 16\nboundaries = [\"239.0.0.0/8\"]\n\
+             mode = \"userspace\"\n\
+             [[tunnel]]\nname = \"mbone\"\nlocal = \"10.0.2.1\"\nremote = \"192.0.2.7\"\n\
+             protocols = []\n\
+             [[route]]\nsource = \"10.0.1.1\"\ngroup = \"239.1.1.1\"\ninput = \"eth0\"\n\
+             outputs = [\"tun0\", \"mbone\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.interfaces.len(), 3);
+        assert!(c.interfaces["eth0"].tunnel.is_none());
+        let t = &c.interfaces["tun0"];
+        assert_eq!(
+            t.tunnel,
+            Some(TunnelConfig {
+                local: "10.0.2.1".parse().unwrap(),
+                remote: "10.0.3.2".parse().unwrap(),
+                metric: 3,
+                mode: TunnelMode::Userspace,
+            })
+        );
+        assert_eq!(t.ttl_threshold, 16);
+        assert!(t.blocks("239.9.9.9".parse().unwrap()));
+        assert!(t.protocols.is_empty() && t.igmp.is_none() && t.pim.is_none());
+        // Defaults.
+        let m = &c.interfaces["mbone"];
+        let mt = m.tunnel.as_ref().unwrap();
+        assert_eq!(
+            (mt.metric, mt.mode, m.ttl_threshold),
+            (1, TunnelMode::Auto, 1)
+        );
+        assert_eq!(
+            c.routes[0].outputs,
+            BTreeSet::from(["mbone".to_owned(), "tun0".to_owned()])
+        );
+    }
+
+    #[test]
+    fn tunnel_errors() {
+        let t = |tail: &str| {
+            format!(
+                "[[interface]]\nname = \"eth0\"\n[[tunnel]]\nname = \"tun0\"\n\
+                 local = \"10.0.0.1\"\nremote = \"10.0.0.2\"\nprotocols = []\n{tail}"
+            )
+        };
+        let cases: Vec<(String, usize, &str, &str)> = vec![
+            (
+                "[[tunnel]]\nname = \"t\"\nremote = \"10.0.0.2\"\n".into(),
+                1,
+                "[[tunnel]]",
+                "missing field `local`",
+            ),
+            (
+                "[[tunnel]]\nname = \"t\"\nlocal = \"10.0.0.2\"\n".into(),
+                1,
+                "[[tunnel]]",
+                "missing field `remote`",
+            ),
+            (t("speed = 3\n"), 8, "[[tunnel]] `speed`", "unknown field `speed`"),
+            (
+                "[[tunnel]]\nname = \"a-very-long-tunnel\"\nlocal = \"10.0.0.1\"\nremote = \"10.0.0.2\"\n"
+                    .into(),
+                2,
+                "[[tunnel]] `name`",
+                "not a valid Linux interface name",
+            ),
+            (
+                "[[interface]]\nname = \"eth0\"\n[[tunnel]]\nname = \"eth0\"\nlocal = \"10.0.0.1\"\nremote = \"10.0.0.2\"\nprotocols = []\n"
+                    .into(),
+                4,
+                "[[tunnel]] `name`",
+                "also an [[interface]]",
+            ),
+            (
+                t("[[tunnel]]\nname = \"tun0\"\nlocal = \"10.0.0.1\"\nremote = \"10.0.0.3\"\nprotocols = []\n"),
+                9,
+                "[[tunnel]] `name`",
+                "listed twice",
+            ),
+            (
+                t("[[tunnel]]\nname = \"tun1\"\nlocal = \"10.0.0.1\"\nremote = \"10.0.0.2\"\nprotocols = []\n"),
+                11,
+                "[[tunnel]] `remote`",
+                "tunnel `tun0` has the same endpoints",
+            ),
+            (
+                "[[tunnel]]\nname = \"t\"\nlocal = \"10.0.0.1\"\nremote = \"10.0.0.1\"\n".into(),
+                4,
+                "[[tunnel]] `remote`",
+                "the two ends of a tunnel must differ",
+            ),
+            (
+                "[[tunnel]]\nname = \"t\"\nlocal = \"239.1.1.1\"\nremote = \"10.0.0.1\"\n".into(),
+                3,
+                "[[tunnel]] `local`",
+                "not a unicast address",
+            ),
+            (
+                "[[tunnel]]\nname = \"t\"\nlocal = \"10.0.0.1\"\nremote = \"0.0.0.0\"\n".into(),
+                4,
+                "[[tunnel]] `remote`",
+                "not a unicast address",
+            ),
+            (
+                "[[tunnel]]\nname = \"t\"\nlocal = \"10.0.0.1\"\nremote = \"peer\"\n".into(),
+                4,
+                "[[tunnel]] `remote`",
+                "not an IPv4 address",
+            ),
+            (t("metric = 32\n"), 8, "[[tunnel]] `metric`", "between 1 and 31, got 32"),
+            (t("metric = 0\n"), 8, "[[tunnel]] `metric`", "between 1 and 31, got 0"),
+            (
+                t("ttl_threshold = 0\n"),
+                8,
+                "[[tunnel]] `ttl_threshold`",
+                "between 1 and 255, got 0",
+            ),
+            (
+                t("boundaries = [\"10.0.0.0/8\"]\n"),
+                8,
+                "[[tunnel]] `boundaries`",
+                "not within the multicast range",
+            ),
+            (t("mode = \"ipip\"\n"), 8, "[[tunnel]] `mode`", "not a mode"),
+            (
+                "[[tunnel]]\nname = \"t\"\nlocal = \"10.0.0.1\"\nremote = \"10.0.0.2\"\nprotocols = [\"dvmrp\"]\n"
+                    .into(),
+                5,
+                "[[tunnel]] `protocols`",
+                "not implemented",
+            ),
+            (
+                "[[tunnel]]\nname = \"t\"\nlocal = \"10.0.0.1\"\nremote = \"10.0.0.2\"\nprotocols = [\"ospf\"]\n"
+                    .into(),
+                5,
+                "[[tunnel]] `protocols`",
+                "unknown protocol",
+            ),
+        ];
+        for (text, line, key, words) in &cases {
+            let e = err(text);
+            assert_eq!(e.line, *line, "line for {text:?}: {e}");
+            assert_eq!(e.key, *key, "key for {text:?}: {e}");
+            assert!(
+                e.message.contains(words),
+                "message for {text:?} lacks {words:?}: {e}"
+            );
+        }
+        // The default protocol is DVMRP: refused while this build cannot run it, with the
+        // way out in the message.
+        if !IMPLEMENTED_PROTOCOLS.contains(&ProtocolName::Dvmrp) {
+            let e = err("[[tunnel]]\nname = \"t\"\nlocal = \"10.0.0.1\"\nremote = \"10.0.0.2\"\n");
+            assert_eq!((e.line, e.key.as_str()), (2, "[[tunnel]] `name`"), "{e}");
+            assert!(e.message.contains("protocols = []"), "{e}");
+        }
+        // A route may name a tunnel; one that names neither kind says so.
+        let e = err(&t(
+            "[[route]]\ngroup = \"239.1.1.1\"\ninput = \"eth0\"\noutputs = [\"tun9\"]\n",
+        ));
+        assert!(
+            e.message
+                .contains("not listed in any [[interface]] or [[tunnel]]"),
+            "{e}"
+        );
+    }
+
     /// The configuration reference in the README is valid configuration.
     #[test]
     fn readme_examples_are_valid() {
@@ -1315,6 +1659,7 @@ outputs = ["eth0"]
         let c = parse(Path::new("README.md"), &text).unwrap_or_else(|e| panic!("{e}"));
         assert!(c.interfaces["eth0"].igmp.is_some() && c.interfaces["eth0"].pim.is_some());
         assert!(!c.pim.rps.is_empty());
+        assert!(c.interfaces["mbone0"].tunnel.is_some());
     }
 
     #[test]

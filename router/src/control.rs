@@ -54,6 +54,8 @@ pub enum Show {
     Igmp,
     /// PIM: interfaces (DR, Generation ID, timers) and neighbours.
     Pim,
+    /// Tunnels: endpoints, dataplane and why, device, VIF, state, packet counters.
+    Tunnels,
 }
 
 /// The answer to one request.
@@ -135,6 +137,12 @@ mod tests {
                     },
                 },
                 r#"{"cmd":"show","what":{"topic":"rpf","source":"10.0.0.1"}}"#,
+            ),
+            (
+                Request::Show {
+                    what: Show::Tunnels,
+                },
+                r#"{"cmd":"show","what":{"topic":"tunnels"}}"#,
             ),
             (Request::Reload, r#"{"cmd":"reload"}"#),
             (

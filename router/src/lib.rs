@@ -13,4 +13,5 @@ pub mod kernel;
 pub mod mrib;
 pub mod netlink;
 pub mod sys;
+pub mod tunnel;
 pub mod vif;

@@ -1,5 +1,6 @@
-//! The only module with `unsafe`: the kernel's multicast routing socket (linux/mroute.h)
-//! and the rtnetlink socket.
+//! The only module with `unsafe`: the kernel's multicast routing socket (linux/mroute.h),
+//! the rtnetlink socket, and the tunnel dataplane's TUN device, raw IPPROTO_IPIP socket,
+//! eventfd and poll.
 //!
 //! Everything here is a thin, typed wrapper over one system call. The C structures are
 //! declared with `#[repr(C)]` and their sizes are checked at compile time against the
@@ -476,6 +477,271 @@ impl AsRawFd for NetlinkSocket {
     fn as_raw_fd(&self) -> RawFd {
         self.sock.as_raw_fd()
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Tunnel dataplane: TUN device, raw IP-in-IP socket, eventfd, poll.
+
+/// `TUNSETIFF` = `_IOW('T', 202, int)` (linux/if_tun.h).
+const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+/// `IFF_TUN`, `IFF_NO_PI` (linux/if_tun.h): layer-3 device, no packet-information prefix.
+const IFF_TUN: libc::c_short = 0x0001;
+const IFF_NO_PI: libc::c_short = 0x1000;
+
+/// `struct ifreq` with the `ifr_flags` member of its union (linux/if.h): 40 bytes.
+#[repr(C)]
+struct IfReqFlags {
+    ifr_name: [u8; libc::IFNAMSIZ],
+    ifr_flags: libc::c_short,
+    _pad: [u8; 22],
+}
+const _: () = assert!(size_of::<IfReqFlags>() == 40);
+const _: () = assert!(size_of::<IfReqFlags>() == size_of::<libc::ifreq>());
+
+/// A TUN device (layer 3, no packet information): what the kernel sends out of the
+/// device is read here as bare IP packets, and IP packets written here are received by
+/// the kernel as if they arrived on the device. The device exists while this descriptor
+/// is open (it is not made persistent), so a crashed daemon leaves nothing behind.
+pub struct TunDevice {
+    file: std::fs::File,
+    name: String,
+}
+
+impl TunDevice {
+    /// Open `/dev/net/tun` (non-blocking) and attach it to the TUN device `name`, creating
+    /// it, or attaching to an existing persistent TUN device of that name that nobody holds.
+    /// Errors: EINVAL if a device of another kind has the name, EBUSY if another process
+    /// holds it, EPERM without CAP_NET_ADMIN.
+    pub fn open(name: &str) -> io::Result<Self> {
+        use std::os::unix::fs::OpenOptionsExt;
+        if name.is_empty() || name.len() >= libc::IFNAMSIZ {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open("/dev/net/tun")?;
+        let mut req = IfReqFlags {
+            ifr_name: [0; libc::IFNAMSIZ],
+            ifr_flags: IFF_TUN | IFF_NO_PI,
+            _pad: [0; 22],
+        };
+        req.ifr_name[..name.len()].copy_from_slice(name.as_bytes());
+        // SAFETY: TUNSETIFF reads and writes one struct ifreq, which `req` is (size checked
+        // above); the descriptor is open.
+        let rc = unsafe { libc::ioctl(file.as_raw_fd(), TUNSETIFF, &mut req as *mut IfReqFlags) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(TunDevice {
+            file,
+            name: name.to_owned(),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Read one packet the kernel sent out of the device; `WouldBlock` when there is none.
+    pub fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: `buf` is valid for writes of its length for the duration of the call.
+        let n = unsafe { libc::read(self.file.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    /// Hand one IP packet to the kernel as received on the device.
+    pub fn write(&self, packet: &[u8]) -> io::Result<usize> {
+        // SAFETY: `packet` is valid for reads of its length for the duration of the call.
+        let n = unsafe { libc::write(self.file.as_raw_fd(), packet.as_ptr().cast(), packet.len()) };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    }
+}
+
+impl AsRawFd for TunDevice {
+    fn as_raw_fd(&self) -> RawFd {
+        self.file.as_raw_fd()
+    }
+}
+
+/// `IPPROTO_IPIP` (RFC 2003 IP-in-IP).
+pub const IPPROTO_IPIP: libc::c_int = 4;
+
+/// The raw `IPPROTO_IPIP` socket of the userspace tunnel dataplane, shared by every
+/// tunnel. Sending: the kernel builds the outer header (protocol 4, TTL of the socket);
+/// the outer source is chosen per packet with `IP_PKTINFO`. Receiving: every protocol-4
+/// packet addressed to this host, outer header included (reassembled if it was
+/// fragmented).
+pub struct IpipSocket {
+    sock: Socket,
+}
+
+impl IpipSocket {
+    /// Open the socket: blocking sends (the TUN queue absorbs bursts), non-blocking reads
+    /// through [`IpipSocket::recv`], outer TTL `ttl`, no DF bit (the outer packet may be
+    /// fragmented rather than dropped when the path MTU is small).
+    pub fn open(ttl: u8) -> io::Result<Self> {
+        let sock = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(IPPROTO_IPIP)))?;
+        sock.set_ttl_v4(u32::from(ttl))?;
+        setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            &libc::IP_PMTUDISC_DONT,
+        )?;
+        let _ = sock.set_recv_buffer_size(8 << 20);
+        let _ = sock.set_send_buffer_size(4 << 20);
+        Ok(IpipSocket { sock })
+    }
+
+    /// Send `packet` (an IPv4 packet, the inner one) to `remote` with outer source `local`.
+    /// Allocation-free: address and control message live on the stack.
+    pub fn send_from(&self, packet: &[u8], local: Ipv4Addr, remote: Ipv4Addr) -> io::Result<usize> {
+        let mut to: libc::sockaddr_in = zeroed_sockaddr_in();
+        to.sin_family = libc::AF_INET as libc::sa_family_t;
+        to.sin_addr.s_addr = u32::from_ne_bytes(remote.octets());
+        let mut iov = libc::iovec {
+            iov_base: packet.as_ptr() as *mut libc::c_void,
+            iov_len: packet.len(),
+        };
+        // One in_pktinfo control message: CMSG_SPACE(12) = 32 bytes on 64-bit.
+        let mut cbuf = [0u64; 4];
+        // SAFETY: msghdr is plain data; all-zero is a valid value.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_name = (&mut to as *mut libc::sockaddr_in).cast();
+        msg.msg_namelen = size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        // SAFETY: CMSG_SPACE is a pure computation.
+        msg.msg_controllen = unsafe { libc::CMSG_SPACE(size_of::<libc::in_pktinfo>() as u32) } as _;
+        debug_assert!(msg.msg_controllen as usize <= size_of::<[u64; 4]>());
+        // SAFETY: the control buffer is large enough for one in_pktinfo cmsg (checked
+        // above) and aligned for cmsghdr; CMSG_FIRSTHDR/CMSG_DATA point inside it.
+        unsafe {
+            let c = libc::CMSG_FIRSTHDR(&msg);
+            (*c).cmsg_level = libc::IPPROTO_IP;
+            (*c).cmsg_type = libc::IP_PKTINFO;
+            (*c).cmsg_len = libc::CMSG_LEN(size_of::<libc::in_pktinfo>() as u32) as _;
+            let info = libc::in_pktinfo {
+                ipi_ifindex: 0,
+                ipi_spec_dst: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(local.octets()),
+                },
+                ipi_addr: libc::in_addr { s_addr: 0 },
+            };
+            std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<libc::in_pktinfo>(), info);
+        }
+        // SAFETY: every pointer in `msg` refers to a live local or to `packet`, with the
+        // lengths given; the kernel only reads them.
+        let n = unsafe { libc::sendmsg(self.sock.as_raw_fd(), &msg, 0) };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    /// Read one received packet (outer IPv4 header included) without blocking;
+    /// `WouldBlock` when there is none.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: `buf` is valid for writes of its length; no address is asked for.
+        let n = unsafe {
+            libc::recvfrom(
+                self.sock.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    }
+}
+
+impl AsRawFd for IpipSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+}
+
+fn zeroed_sockaddr_in() -> libc::sockaddr_in {
+    // SAFETY: sockaddr_in is plain data; all-zero is a valid value.
+    unsafe { std::mem::zeroed() }
+}
+
+/// An eventfd used to wake a thread blocked in [`poll_readable`]: once [`Waker::wake`]
+/// has been called it stays readable, so it serves as a stop flag too.
+pub struct Waker {
+    file: std::fs::File,
+}
+
+impl Waker {
+    pub fn new() -> io::Result<Self> {
+        // SAFETY: eventfd has no pointer arguments; the result is checked.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just returned by eventfd and is owned by nobody else.
+        let owned = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        Ok(Waker {
+            file: std::fs::File::from(owned),
+        })
+    }
+
+    /// Make the eventfd readable (and keep it so).
+    pub fn wake(&self) {
+        use std::io::Write;
+        let _ = (&self.file).write(&1u64.to_ne_bytes());
+    }
+}
+
+impl AsRawFd for Waker {
+    fn as_raw_fd(&self) -> RawFd {
+        self.file.as_raw_fd()
+    }
+}
+
+/// Wait until `a` or `b` is readable (or has an error), or `timeout_ms` passes (-1:
+/// forever). Returns which are ready; EINTR is reported as nothing ready.
+pub fn poll_readable(a: RawFd, b: RawFd, timeout_ms: i32) -> io::Result<(bool, bool)> {
+    let mut fds = [
+        libc::pollfd {
+            fd: a,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: b,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    // SAFETY: `fds` is a valid array of two pollfd for the duration of the call.
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            return Ok((false, false));
+        }
+        return Err(e);
+    }
+    Ok((fds[0].revents != 0, fds[1].revents != 0))
 }
 
 /// True if the process has CAP_NET_ADMIN in its effective set (root normally does).

@@ -240,6 +240,93 @@ pub fn render(cmd: &str, data: &Value) -> String {
             }
             table(&rows)
         }
+        "tunnels" => {
+            let mut rows = vec![
+                [
+                    "Tunnel",
+                    "Local",
+                    "Remote",
+                    "Mode",
+                    "State",
+                    "Ifindex",
+                    "VIF",
+                    "Metric",
+                    "TTL",
+                    "Encap pkts",
+                    "Decap pkts",
+                    "Send errs",
+                    "Dropped",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            let mut notes = Vec::new();
+            for t in list(data, "tunnels") {
+                let c = &t["counters"];
+                let dropped: u64 = [
+                    "dropped_malformed",
+                    "dropped_not_ipv4",
+                    "dropped_not_multicast",
+                ]
+                .iter()
+                .filter_map(|k| c[*k].as_u64())
+                .sum();
+                let counter = |k: &str| {
+                    if c.is_null() {
+                        "-".to_owned()
+                    } else {
+                        s(&c[k])
+                    }
+                };
+                rows.push(vec![
+                    s(&t["name"]),
+                    s(&t["local"]),
+                    s(&t["remote"]),
+                    match t["configured_mode"].as_str() {
+                        Some("auto") if !t["mode"].is_null() => format!("{} (auto)", s(&t["mode"])),
+                        _ => s(&t["mode"]),
+                    },
+                    s(&t["state"]),
+                    s(&t["ifindex"]),
+                    s(&t["vif"]),
+                    s(&t["metric"]),
+                    s(&t["ttl_threshold"]),
+                    counter("encap_packets"),
+                    counter("decap_packets"),
+                    counter("send_errors"),
+                    if c.is_null() {
+                        "-".into()
+                    } else {
+                        dropped.to_string()
+                    },
+                ]);
+                let name = s(&t["name"]);
+                if let Some(r) = t["mode_reason"].as_str() {
+                    notes.push(format!("{name}: {} because {r}", s(&t["mode"])));
+                }
+                if let Some(e) = t["error"].as_str() {
+                    notes.push(format!("{name}: error: {e}"));
+                }
+                if let Some(e) = c["last_send_error"].as_str() {
+                    notes.push(format!("{name}: last send error: {e}"));
+                }
+                for w in list(t, "warnings") {
+                    notes.push(format!("{name}: warning: {}", s(w)));
+                }
+            }
+            let mut out = table(&rows);
+            if data["foreign_dropped"].as_u64().is_some_and(|n| n > 0) {
+                notes.push(format!(
+                    "{} IP-in-IP packets from no configured peer were dropped",
+                    s(&data["foreign_dropped"])
+                ));
+            }
+            for n in notes {
+                out.push_str(&n);
+                out.push('\n');
+            }
+            out
+        }
         "version" => format!(
             "mrouterd {} ({}), pid {}, up {}s, table {}, config {}\n",
             s(&data["version"]),
@@ -664,6 +751,60 @@ mod tests {
             lines[1].contains("10.0.1.2")
                 && lines[1].contains("eth1(1)")
                 && lines[1].contains("1.5s"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn tunnels_rendering() {
+        let data = json!({"foreign_dropped": 3, "tunnels": [{
+            "name": "tun0", "local": "10.0.2.1", "remote": "10.0.3.2",
+            "configured_mode": "auto", "mode": "userspace",
+            "mode_reason": "kernel has no ipip driver (Unknown device type)",
+            "ifindex": 7, "vif": 1, "metric": 1, "ttl_threshold": 1, "state": "up",
+            "error": null, "rp_filter": {"device": 0, "all": 1, "effective": 1},
+            "warnings": ["net.ipv4.conf.all.rp_filter is 1"],
+            "counters": {"encap_packets": 200, "encap_bytes": 18400, "decap_packets": 5,
+                "decap_bytes": 460, "send_errors": 0, "last_send_error": null,
+                "tun_write_errors": 0, "dropped_malformed": 1, "dropped_not_ipv4": 2,
+                "dropped_not_multicast": 0}
+        }, {
+            "name": "tun1", "local": "10.9.9.9", "remote": "10.0.3.3",
+            "configured_mode": "kernel", "mode": null, "mode_reason": null,
+            "ifindex": null, "vif": null, "metric": 4, "ttl_threshold": 8,
+            "state": "error", "error": "the kernel has no ipip driver", "rp_filter": null,
+            "warnings": [], "counters": null
+        }]});
+        let out = render("tunnels", &data);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[0].starts_with("Tunnel") && lines[0].contains("Encap pkts"),
+            "{out}"
+        );
+        assert!(
+            lines[1].contains("userspace (auto)")
+                && lines[1].contains("200")
+                && lines[1].trim_end().ends_with('3'),
+            "{out}"
+        );
+        assert!(
+            lines[2].contains("error") && lines[2].contains(" - "),
+            "{out}"
+        );
+        assert!(
+            out.contains("tun0: userspace because kernel has no ipip driver"),
+            "{out}"
+        );
+        assert!(
+            out.contains("tun0: warning: net.ipv4.conf.all.rp_filter"),
+            "{out}"
+        );
+        assert!(
+            out.contains("tun1: error: the kernel has no ipip driver"),
+            "{out}"
+        );
+        assert!(
+            out.contains("3 IP-in-IP packets from no configured peer"),
             "{out}"
         );
     }

@@ -28,6 +28,7 @@ use crate::kernel::{self, Rtnl};
 use crate::mrib::{self, IfaceView, KernelEntry, Mrib, Origin, SgKey};
 use crate::netlink::{self, LinkInfo, Message};
 use crate::sys::{self, MrouteSocket, NetlinkSocket};
+use crate::tunnel::{self, Tunnels};
 use crate::vif::VifTable;
 
 mod igmp_shell;
@@ -134,6 +135,12 @@ struct Daemon {
     pim_rpf: BTreeMap<Ipv4Addr, common::Rpf>,
     /// The PIM register VIF (slot, ifindex of its `pimreg` device), while PIM runs.
     register_vif: Option<(u16, u32)>,
+    /// The devices of configured `[[tunnel]]`s.
+    tunnels: Tunnels,
+    /// Tunnels that could not be created, with the reason (retried on every change).
+    tunnel_errors: BTreeMap<String, String>,
+    /// Tunnels whose `local` is not an address of the router (warned once per episode).
+    tunnel_no_local: BTreeSet<String>,
 }
 
 /// Run the daemon until SIGTERM or SIGINT.
@@ -209,9 +216,14 @@ pub async fn run(opts: Options) -> Result<()> {
         pim_ifaces: BTreeMap::new(),
         pim_rpf: BTreeMap::new(),
         register_vif: None,
+        tunnels: Tunnels::new(),
+        tunnel_errors: BTreeMap::new(),
+        tunnel_no_local: BTreeSet::new(),
     };
     let tokio_epoch = tokio::time::Instant::now();
     d.refresh_links().context("reading network interfaces")?;
+    // Tunnel devices first, so that they get their VIFs like any interface.
+    d.reconcile_tunnels();
     d.reconcile_interfaces();
     d.sync_igmp();
     d.sync_pim();
@@ -433,6 +445,152 @@ impl Daemon {
 
     fn name_by_ifindex(&self, ifindex: u32) -> Option<&str> {
         self.links.get(&ifindex).map(|l| l.name.as_str())
+    }
+
+    fn is_own_address(&self, a: Ipv4Addr) -> bool {
+        self.addrs.values().flatten().any(|(x, _)| *x == a)
+    }
+
+    /// Create, replace or remove tunnel devices to match the configuration. A tunnel whose
+    /// endpoints and mode are unchanged is left alone (a new metric is only stored). A
+    /// tunnel is created once its `local` is an address of the router; failures are
+    /// retried on the next change. True if a device was created or removed (the links are
+    /// then re-read, so that [`Self::reconcile_interfaces`] sees them).
+    fn reconcile_tunnels(&mut self) -> bool {
+        let wanted: BTreeMap<String, config::TunnelConfig> = self
+            .config
+            .interfaces
+            .values()
+            .filter_map(|c| c.tunnel.clone().map(|t| (c.name.clone(), t)))
+            .collect();
+        let mut changed = false;
+        let existing: Vec<(String, config::TunnelConfig)> = self
+            .tunnels
+            .iter()
+            .map(|t| (t.name.clone(), t.config.clone()))
+            .collect();
+        for (name, have) in existing {
+            match wanted.get(&name) {
+                Some(w) if (w.local, w.remote, w.mode) == (have.local, have.remote, have.mode) => {
+                    self.tunnels.set_metric(&name, w.metric);
+                }
+                _ => {
+                    self.tunnels.remove(&mut self.rtnl, &name);
+                    changed = true;
+                }
+            }
+        }
+        self.tunnel_errors.retain(|n, _| wanted.contains_key(n));
+        self.tunnel_no_local.retain(|n| wanted.contains_key(n));
+        for (name, cfg) in &wanted {
+            let local_ok = self.is_own_address(cfg.local);
+            if !local_ok {
+                if self.tunnel_no_local.insert(name.clone()) {
+                    tracing::warn!(
+                        tunnel = %name,
+                        "local address {} of tunnel {name} is not an address of this router{}",
+                        cfg.local,
+                        if self.tunnels.get(name).is_some() {
+                            "; nothing can be sent through the tunnel until it is back"
+                        } else {
+                            " (yet); the tunnel is created when it is"
+                        }
+                    );
+                }
+                continue;
+            }
+            if self.tunnel_no_local.remove(name) {
+                tracing::info!(tunnel = %name, "local address {} is now an address of this router", cfg.local);
+            }
+            if self.tunnels.get(name).is_some() {
+                continue;
+            }
+            match self.tunnels.create(&mut self.rtnl, name, cfg) {
+                Ok(t) => {
+                    tracing::info!(
+                        tunnel = %name,
+                        ifindex = t.ifindex,
+                        "tunnel {name} from {} to {} created: {} dataplane ({})",
+                        cfg.local,
+                        cfg.remote,
+                        match t.dataplane {
+                            tunnel::Dataplane::Kernel => "kernel",
+                            tunnel::Dataplane::Userspace => "userspace",
+                        },
+                        t.reason
+                    );
+                    self.tunnel_errors.remove(name);
+                    changed = true;
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    if self.tunnel_errors.get(name) != Some(&msg) {
+                        tracing::error!(tunnel = %name, "cannot create tunnel {name}: {msg}");
+                    }
+                    self.tunnel_errors.insert(name.clone(), msg);
+                }
+            }
+        }
+        if changed && let Err(e) = self.refresh_links() {
+            tracing::error!("re-reading interfaces after a tunnel change: {e}");
+        }
+        changed
+    }
+
+    /// `show tunnels`: every configured tunnel, with its device if it exists.
+    fn show_tunnels(&self) -> serde_json::Value {
+        let list: Vec<_> = self
+            .config
+            .interfaces
+            .values()
+            .filter_map(|c| c.tunnel.as_ref().map(|t| (c, t)))
+            .map(|(c, cfg)| {
+                let t = self.tunnels.get(&c.name);
+                let st = self.ifaces.get(&c.name);
+                let local_ok = self.is_own_address(cfg.local);
+                let error = self.tunnel_errors.get(&c.name);
+                let state = match (t, error) {
+                    (Some(_), _) if !local_ok => "no-local-address",
+                    (Some(_), _) => "up",
+                    (None, Some(_)) => "error",
+                    (None, None) if !local_ok => "waiting-for-local-address",
+                    (None, None) => "pending",
+                };
+                let rp = t.map(|t| tunnel::rp_filter(&t.name));
+                let mut warnings = Vec::new();
+                if let Some(a) = rp.and_then(|r| r.all).filter(|a| *a != 0) {
+                    warnings.push(format!(
+                        "net.ipv4.conf.all.rp_filter is {a}: the kernel applies the larger of \
+                         it and the device's value, so packets from the tunnel may be dropped \
+                         by the reverse-path filter"
+                    ));
+                }
+                if t.is_some() && !local_ok {
+                    warnings.push(format!(
+                        "{} is not an address of this router: nothing can be sent",
+                        cfg.local
+                    ));
+                }
+                json!({
+                    "name": c.name,
+                    "local": cfg.local,
+                    "remote": cfg.remote,
+                    "configured_mode": cfg.mode,
+                    "mode": t.map(|t| t.dataplane),
+                    "mode_reason": t.map(|t| t.reason.clone()),
+                    "ifindex": t.map(|t| t.ifindex),
+                    "vif": st.and_then(|s| s.vif),
+                    "metric": cfg.metric,
+                    "ttl_threshold": c.ttl_threshold,
+                    "state": state,
+                    "error": error,
+                    "rp_filter": rp,
+                    "warnings": warnings,
+                    "counters": t.and_then(|t| t.counters()),
+                })
+            })
+            .collect();
+        json!({ "tunnels": list, "foreign_dropped": self.tunnels.foreign_dropped() })
     }
 
     /// Bring VIFs in line with configured interfaces and existing devices, then rewrite
@@ -790,6 +948,7 @@ impl Daemon {
     fn drain_monitor(&mut self, buf: &mut [u8]) {
         let mut links_changed = false;
         let mut routes_changed = false;
+        let mut addrs_changed = false;
         loop {
             let n = match self.monitor.get_ref().recv(buf) {
                 Ok(n) => n,
@@ -828,12 +987,17 @@ impl Daemon {
                                 list.push((a.addr, a.prefix_len));
                             }
                             routes_changed = true;
+                            addrs_changed = true;
                         }
                     }
                     libc::RTM_NEWROUTE | libc::RTM_DELROUTE => routes_changed = true,
                     _ => {}
                 }
             }
+        }
+        // A tunnel waits for its local address, and is re-created if its device vanished.
+        if (links_changed || addrs_changed) && self.reconcile_tunnels() {
+            links_changed = true;
         }
         if links_changed {
             self.reconcile_interfaces();
@@ -857,6 +1021,15 @@ impl Daemon {
         if l.deleted {
             self.links.remove(&l.ifindex);
             self.addrs.remove(&l.ifindex);
+            // Someone deleted a tunnel's device: forget it, it is created again.
+            if self
+                .tunnels
+                .get(&l.name)
+                .is_some_and(|t| t.ifindex == l.ifindex)
+            {
+                tracing::warn!(tunnel = %l.name, "the tunnel's device was deleted; re-creating it");
+                self.tunnels.remove(&mut self.rtnl, &l.name);
+            }
         } else {
             if relevant {
                 let was_up = old.as_ref().is_some_and(LinkInfo::is_up);
@@ -1016,7 +1189,9 @@ impl Daemon {
             self.apply_pim(actions);
         }
         self.config = new;
-        if ifaces_changed {
+        // Tunnels whose endpoints and mode did not change are not touched: flows go on.
+        let tunnels_changed = self.reconcile_tunnels();
+        if ifaces_changed || tunnels_changed {
             // Thresholds and boundaries live in the entries: rewrite what changed.
             self.reconcile_interfaces();
         }
@@ -1085,7 +1260,10 @@ impl Daemon {
                     .interfaces
                     .values()
                     .map(|c| {
-                        let st = self.ifaces.get(&c.name).cloned().unwrap_or_default();
+                        let mut st = self.ifaces.get(&c.name).cloned().unwrap_or_default();
+                        if st.error.is_none() {
+                            st.error = self.tunnel_errors.get(&c.name).cloned();
+                        }
                         let link = st.ifindex.and_then(|i| self.links.get(&i));
                         let state = if st.error.is_some() {
                             "error"
@@ -1109,6 +1287,7 @@ impl Daemon {
                             "ttl_threshold": c.ttl_threshold,
                             "boundaries": c.boundaries.iter().map(|b| b.to_string()).collect::<Vec<_>>(),
                             "protocols": c.protocols,
+                            "tunnel": c.tunnel.as_ref().map(|t| json!({"local": t.local, "remote": t.remote})),
                             "error": st.error,
                         })
                     })
@@ -1203,6 +1382,7 @@ impl Daemon {
                 json!({ "source": source, "rpf": rpf })
             }
             Show::Counters => json!({ "counters": self.counters }),
+            Show::Tunnels => self.show_tunnels(),
             Show::Pim => {
                 let mut v = serde_json::to_value(self.pim.snapshot_at(self.now()))?;
                 if let Some(list) = v.get_mut("interfaces").and_then(|l| l.as_array_mut()) {
@@ -1260,6 +1440,7 @@ impl Daemon {
         for name in rules {
             self.del_mrule(&name);
         }
+        self.tunnels.remove_all(&mut self.rtnl);
         // Dropping the mroute socket (MRT_DONE) makes the kernel flush the rest.
     }
 }

@@ -12,6 +12,7 @@
 //! | Kernel upcall mirror (group 30) | - | [`parse_cache_report`] |
 //! | VIF table (family 128 links) | [`build_vif_dump`] | [`parse_vif_table`] |
 //! | Links | [`build_link_dump`] | [`parse_link`] |
+//! | Tunnel links | [`build_ipip_add`], [`build_link_up`], [`build_link_del`] | - |
 //! | IPv4 addresses | [`build_addr_dump`] | [`parse_addr`] |
 //! | IPv4 unicast routes (RPF) | [`build_route_get`], [`build_route_get_fib`], [`build_route_dump`] | [`parse_route`] |
 //!
@@ -57,8 +58,8 @@ pub use buf::{
     NLMSG_HDRLEN, Nest, NlHeader, NlMsg, align4, classify, flags, messages,
 };
 pub use link::{
-    IfInfoMsg, LinkInfo, VifInfo, VifTable, build_link_dump, build_vif_dump, parse_link,
-    parse_vif_table,
+    IfInfoMsg, LinkInfo, VifInfo, VifTable, build_ipip_add, build_link_del, build_link_dump,
+    build_link_up, build_vif_dump, parse_link, parse_vif_table,
 };
 pub use mfc::{
     CacheReport, MAX_MULTIPATH_TTLS, MAXVIFS, MfcEntry, build_mfc_add, build_mfc_del,

@@ -50,6 +50,8 @@ enum ShowCmd {
     Rpf { source: std::net::Ipv4Addr },
     /// Upcall, packet and kernel-write counters.
     Counters,
+    /// Tunnels: endpoints, dataplane (kernel or userspace) and why, VIF, state, counters.
+    Tunnels,
     /// IGMP state: interfaces (querier, version, timers, counters), groups, or sources.
     Igmp {
         #[arg(value_enum, default_value = "interfaces")]
@@ -94,6 +96,7 @@ fn main() -> ExitCode {
                 ShowCmd::Mfc => Show::Mfc,
                 ShowCmd::Rpf { source } => Show::Rpf { source: *source },
                 ShowCmd::Counters => Show::Counters,
+                ShowCmd::Tunnels => Show::Tunnels,
                 ShowCmd::Igmp { .. } => Show::Igmp,
                 ShowCmd::Pim { .. } => Show::Pim,
             },
@@ -157,6 +160,7 @@ impl Args {
                 ShowCmd::Mfc => "mfc",
                 ShowCmd::Rpf { .. } => "rpf",
                 ShowCmd::Counters => "counters",
+                ShowCmd::Tunnels => "tunnels",
                 ShowCmd::Igmp {
                     what: IgmpWhat::Interfaces,
                 } => "igmp-interfaces",
