@@ -25,7 +25,7 @@ use common::{IfIndex, Protocol};
 use crate::config::{self, Config};
 use crate::control::{Request, Response, Show};
 use crate::kernel::{self, Rtnl};
-use crate::mrib::{self, IfaceView, KernelEntry, Mrib, Origin, SgKey};
+use crate::mrib::{self, IfaceView, KernelEntry, Mrib, Origin, RoutingProtocol, SgKey};
 use crate::netlink::{self, LinkInfo, Message};
 use crate::sys::{self, MrouteSocket, NetlinkSocket};
 use crate::vif::VifTable;
@@ -882,7 +882,7 @@ impl Daemon {
             .filter(|e| {
                 matches!(
                     e.origin,
-                    Origin::StarG { .. } | Origin::Membership | Origin::PimStarG
+                    Origin::StarG { .. } | Origin::Membership | Origin::ProtocolStarG(_)
                 )
             })
             .map(|e| (e.source, e.group))
@@ -1165,13 +1165,22 @@ impl Daemon {
                     .iter()
                     .map(|r| json!({"group": r.group.to_string(), "input": r.input, "outputs": r.outputs}))
                     .collect();
-                let pim_star: serde_json::Map<String, serde_json::Value> = self
-                    .mrib
-                    .pim_star()
-                    .iter()
-                    .map(|(g, (iif, oifs))| (g.to_string(), json!({ "iif": iif, "oifs": oifs })))
-                    .collect();
-                json!({ "mroutes": entries, "star_rules": star, "pim_star": pim_star })
+                // The (*,G) intents of the routing protocol, under "pim_star" or
+                // "dvmrp_star" (both always present).
+                let star_of = |p: RoutingProtocol| -> serde_json::Map<String, serde_json::Value> {
+                    self.mrib
+                        .protocol_star()
+                        .iter()
+                        .filter(|(_, s)| s.protocol == p)
+                        .map(|(g, s)| (g.to_string(), json!({ "iif": s.iif, "oifs": s.oifs })))
+                        .collect()
+                };
+                json!({
+                    "mroutes": entries,
+                    "star_rules": star,
+                    "pim_star": star_of(RoutingProtocol::Pim),
+                    "dvmrp_star": star_of(RoutingProtocol::Dvmrp),
+                })
             }
             Show::Mfc => {
                 let dump = self.rtnl.mfc_dump(self.table)?;

@@ -8,6 +8,7 @@ use common::{Action, IfIndex, Input, InterfaceChange, Protocol, RxPacket};
 
 use super::Daemon;
 use crate::ipv4;
+use crate::mrib::RoutingProtocol;
 
 /// ALL-PIM-ROUTERS (RFC 7761 section 4.9).
 const ALL_PIM_ROUTERS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 13);
@@ -395,11 +396,14 @@ impl Daemon {
                     let iif = f.iif.and_then(|i| name(self, i));
                     let oifs = f.oifs.iter().filter_map(|i| name(self, *i)).collect();
                     tracing::debug!(key = %f.key, ?iif, ?oifs, "PIM forwarding");
-                    changed.extend(self.mrib.set_protocol(f.key, iif, oifs));
+                    changed.extend(
+                        self.mrib
+                            .set_protocol(RoutingProtocol::Pim, f.key, iif, oifs),
+                    );
                 }
                 Action::Unforward(key) => {
                     tracing::debug!(%key, "PIM forwarding removed");
-                    changed.extend(self.mrib.clear_protocol(key));
+                    changed.extend(self.mrib.clear_protocol(RoutingProtocol::Pim, key));
                 }
                 // PIM does not produce membership.
                 Action::Membership(_) => {}
