@@ -54,6 +54,8 @@ pub enum Show {
     Igmp,
     /// PIM: interfaces (DR, Generation ID, timers) and neighbours.
     Pim,
+    /// DVMRP: interfaces, neighbours, routes and the forwarding cache with its prunes.
+    Dvmrp,
 }
 
 /// The answer to one request.
@@ -135,6 +137,10 @@ mod tests {
                     },
                 },
                 r#"{"cmd":"show","what":{"topic":"rpf","source":"10.0.0.1"}}"#,
+            ),
+            (
+                Request::Show { what: Show::Dvmrp },
+                r#"{"cmd":"show","what":{"topic":"dvmrp"}}"#,
             ),
             (Request::Reload, r#"{"cmd":"reload"}"#),
             (
