@@ -42,6 +42,8 @@ pub struct Config {
     pub igmp: igmp::config::Config,
     /// Router-wide PIM settings (`[pim]`).
     pub pim: pim::config::Config,
+    /// Router-wide DVMRP settings (`[dvmrp]`).
+    pub dvmrp: dvmrp::config::Config,
 }
 
 /// Protocols that can run on an interface.
@@ -53,8 +55,25 @@ pub enum ProtocolName {
     Dvmrp,
 }
 
+impl ProtocolName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProtocolName::Igmp => "igmp",
+            ProtocolName::Pim => "pim",
+            ProtocolName::Dvmrp => "dvmrp",
+        }
+    }
+
+    /// A multicast routing protocol: it installs forwarding intents in the MRIB, so a
+    /// router runs at most one of them.
+    pub fn is_routing(self) -> bool {
+        matches!(self, ProtocolName::Pim | ProtocolName::Dvmrp)
+    }
+}
+
 /// Protocols this build can run; the others are refused with a clear error.
-pub const IMPLEMENTED_PROTOCOLS: &[ProtocolName] = &[ProtocolName::Igmp, ProtocolName::Pim];
+pub const IMPLEMENTED_PROTOCOLS: &[ProtocolName] =
+    &[ProtocolName::Igmp, ProtocolName::Pim, ProtocolName::Dvmrp];
 
 /// One `[[interface]]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,6 +88,8 @@ pub struct InterfaceConfig {
     pub igmp: Option<igmp::config::InterfaceConfig>,
     /// PIM settings, present when `protocols` has "pim".
     pub pim: Option<pim::config::InterfaceConfig>,
+    /// DVMRP settings, present when `protocols` has "dvmrp".
+    pub dvmrp: Option<dvmrp::config::InterfaceConfig>,
     /// Present for a `[[tunnel]]`: mrouterd creates the device itself.
     pub tunnel: Option<TunnelConfig>,
 }
@@ -181,6 +202,7 @@ struct RawConfig {
     router: RawRouter,
     igmp: Option<RawIgmpGlobal>,
     pim: Option<RawPimGlobal>,
+    dvmrp: Option<RawDvmrpGlobal>,
     #[serde(default)]
     interface: Vec<RawInterface>,
     #[serde(default)]
@@ -210,6 +232,35 @@ struct RawInterface {
     boundaries: Vec<Spanned<String>>,
     igmp: Option<Spanned<RawIgmp>>,
     pim: Option<Spanned<RawPim>>,
+    dvmrp: Option<Spanned<RawDvmrp>>,
+}
+
+/// `[interface.dvmrp]`: every key optional, draft-ietf-idmr-dvmrp-v3-11 appendix A
+/// defaults (the dependent times follow the intervals given, as in the draft's table).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDvmrp {
+    metric: Option<Spanned<i64>>,
+    probe_interval: Option<Spanned<Seconds>>,
+    neighbor_timeout: Option<Spanned<Seconds>>,
+    report_interval: Option<Spanned<Seconds>>,
+    route_expiration: Option<Spanned<Seconds>>,
+    hold_down: Option<Spanned<Seconds>>,
+    garbage_collection: Option<Spanned<Seconds>>,
+}
+
+/// `[dvmrp]`: router-wide DVMRP settings.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDvmrpGlobal {
+    #[serde(default)]
+    extra_routes: Vec<Spanned<String>>,
+    extra_route_metric: Option<Spanned<i64>>,
+    min_flash_update_interval: Option<Spanned<Seconds>>,
+    prune_lifetime: Option<Spanned<i64>>,
+    prune_retransmit: Option<Spanned<Seconds>>,
+    graft_retransmit: Option<Spanned<Seconds>>,
+    cache_lifetime: Option<Spanned<Seconds>>,
 }
 
 #[derive(Deserialize)]
@@ -224,6 +275,7 @@ struct RawTunnel {
     boundaries: Vec<Spanned<String>>,
     protocols: Option<Vec<Spanned<String>>>,
     mode: Option<Spanned<String>>,
+    dvmrp: Option<Spanned<RawDvmrp>>,
 }
 
 /// `[interface.pim]`: every key optional, RFC 7761 section 4.11 defaults.
@@ -371,6 +423,8 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
     };
 
     let mut interfaces = BTreeMap::new();
+    // The routing protocol of the router (PIM or DVMRP) and the interface that named it.
+    let mut routing: Option<(ProtocolName, String)> = None;
     for i in raw.interface {
         let iname = interface_name(&i.name)?;
         if interfaces.contains_key(&iname) {
@@ -380,6 +434,7 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
             ));
         }
         let protocols = parse_protocols(&i.protocols)?;
+        one_routing_protocol(&i.protocols, &iname, &mut routing)?;
         let ttl_threshold = parse_ttl_threshold(i.ttl_threshold.as_ref())?;
         let mut boundaries = Vec::new();
         for b in &i.boundaries {
@@ -405,6 +460,24 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
             (t, true) => Some(pim_interface(t.as_ref().map(Spanned::get_ref))?),
             (None, false) => None,
         };
+        let dvmrp = match (&i.dvmrp, protocols.contains(&ProtocolName::Dvmrp)) {
+            (Some(t), false) => {
+                return Err((
+                    t.span(),
+                    "there is an [interface.dvmrp] table but `dvmrp` is not in `protocols`".into(),
+                ));
+            }
+            (t, true) => {
+                let mut c = dvmrp_interface(t.as_ref().map(Spanned::get_ref))?;
+                // A boundary is no child for its groups (and so is pruned upstream).
+                c.boundaries = boundaries
+                    .iter()
+                    .map(|b| (b.network(), b.prefix()))
+                    .collect();
+                Some(c)
+            }
+            (None, false) => None,
+        };
         interfaces.insert(
             iname.clone(),
             InterfaceConfig {
@@ -414,6 +487,7 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
                 boundaries,
                 igmp,
                 pim,
+                dvmrp,
                 tunnel: None,
             },
         );
@@ -473,18 +547,27 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
             },
         };
         let protocols = match &t.protocols {
-            Some(list) => parse_protocols(list)?,
+            Some(list) => {
+                let p = parse_protocols(list)?;
+                one_routing_protocol(list, &tname, &mut routing)?;
+                p
+            }
             // DVMRP by default, as on an mrouted tunnel.
             None => {
-                if !IMPLEMENTED_PROTOCOLS.contains(&ProtocolName::Dvmrp) {
+                if let Some((other, on)) =
+                    routing.as_ref().filter(|(p, _)| *p != ProtocolName::Dvmrp)
+                {
                     return Err((
                         t.name.span(),
-                        "a tunnel runs `dvmrp` by default, which is not implemented in this \
-                         version of mrouterd yet; add `protocols = []` to use the tunnel with \
-                         static multicast routes"
-                            .into(),
+                        format!(
+                            "a tunnel runs `dvmrp` by default, and `{}` runs on `{on}`: one \
+                             multicast routing protocol per router; add `protocols = []` to \
+                             use the tunnel with static routes only",
+                            other.as_str()
+                        ),
                     ));
                 }
+                routing.get_or_insert((ProtocolName::Dvmrp, tname.clone()));
                 BTreeSet::from([ProtocolName::Dvmrp])
             }
         };
@@ -500,6 +583,34 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
         let pim = protocols
             .contains(&ProtocolName::Pim)
             .then(pim::config::InterfaceConfig::default);
+        // DVMRP on a tunnel: `[tunnel.dvmrp]` timers, the tunnel's metric, and the peer
+        // as the only neighbour, spoken to by unicast.
+        let dvmrp = match (&t.dvmrp, protocols.contains(&ProtocolName::Dvmrp)) {
+            (Some(d), false) => {
+                return Err((
+                    d.span(),
+                    "there is a [tunnel.dvmrp] table but `dvmrp` is not in `protocols`".into(),
+                ));
+            }
+            (Some(d), true) if d.get_ref().metric.is_some() => {
+                let m = d.get_ref().metric.as_ref().expect("checked");
+                return Err((
+                    m.span(),
+                    "a tunnel's DVMRP metric is the `metric` of its [[tunnel]] table".into(),
+                ));
+            }
+            (d, true) => {
+                let mut c = dvmrp_interface(d.as_ref().map(Spanned::get_ref))?;
+                c.metric = metric;
+                c.tunnel_peer = Some(remote);
+                c.boundaries = boundaries
+                    .iter()
+                    .map(|b| (b.network(), b.prefix()))
+                    .collect();
+                Some(c)
+            }
+            (None, false) => None,
+        };
         interfaces.insert(
             tname.clone(),
             InterfaceConfig {
@@ -509,6 +620,7 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
                 boundaries,
                 igmp,
                 pim,
+                dvmrp,
                 tunnel: Some(TunnelConfig {
                     local,
                     remote,
@@ -675,6 +787,11 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
         }
     }
 
+    let dvmrp = match &raw.dvmrp {
+        Some(d) => dvmrp_global(d)?,
+        None => dvmrp::config::Config::default(),
+    };
+
     Ok(Config {
         name,
         control_socket,
@@ -685,6 +802,7 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
         routes,
         igmp,
         pim,
+        dvmrp,
     })
 }
 
@@ -701,6 +819,48 @@ fn interface_name(n: &Spanned<String>) -> Result<String, Invalid> {
 }
 
 /// `protocols` of an interface or tunnel.
+/// The router runs one routing protocol (PIM or DVMRP): both would install forwarding
+/// state for the same (S,G)s. `routing` is the first one seen and where.
+fn one_routing_protocol(
+    list: &[Spanned<String>],
+    iname: &str,
+    routing: &mut Option<(ProtocolName, String)>,
+) -> Result<(), Invalid> {
+    for p in list {
+        let proto = match p.get_ref().as_str() {
+            "igmp" => ProtocolName::Igmp,
+            "pim" => ProtocolName::Pim,
+            "dvmrp" => ProtocolName::Dvmrp,
+            _ => continue,
+        };
+        if !proto.is_routing() {
+            continue;
+        }
+        match routing {
+            Some((other, on)) if *other != proto => {
+                let on = if on == iname {
+                    "on this interface too".to_owned()
+                } else {
+                    format!("on `{on}`")
+                };
+                return Err((
+                    p.span(),
+                    format!(
+                        "one multicast routing protocol per router: `{}` here and `{}` {on} \
+                         would both install forwarding state in the multicast routing table; \
+                         run one of them on every interface",
+                        proto.as_str(),
+                        other.as_str()
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => *routing = Some((proto, iname.to_owned())),
+        }
+    }
+    Ok(())
+}
+
 fn parse_protocols(list: &[Spanned<String>]) -> Result<BTreeSet<ProtocolName>, Invalid> {
     let mut protocols = BTreeSet::new();
     for p in list {
@@ -922,6 +1082,145 @@ fn pim_interface(raw: Option<&RawPim>) -> Result<pim::config::InterfaceConfig, I
     }
     if let Some(v) = r.join_suppression {
         c.disable_join_suppression = !v;
+    }
+    Ok(c)
+}
+
+/// `[interface.dvmrp]` with the defaults of draft-ietf-idmr-dvmrp-v3-11 appendix A for
+/// what is not given. As in the draft's table, the dependent times follow the intervals:
+/// neighbor_timeout = 3.5 x probe_interval, route_expiration = 2 x report_interval + 20 s,
+/// hold_down = 2 x report_interval, garbage_collection = route_expiration + hold_down
+/// (with the default intervals these are the draft's 35, 140, 120 and 260 s).
+fn dvmrp_interface(raw: Option<&RawDvmrp>) -> Result<dvmrp::config::InterfaceConfig, Invalid> {
+    let mut c = dvmrp::config::InterfaceConfig::default();
+    let Some(r) = raw else { return Ok(c) };
+    const DAY: f64 = 86_400.0;
+    if let Some(v) = &r.metric {
+        // 32 is infinity (3.4.6).
+        c.metric = int_in(v, 1, i64::from(dvmrp::packet::INFINITY) - 1)? as u8;
+    }
+    if let Some(v) = &r.probe_interval {
+        c.probe_interval = secs_in(v, 0.1, 3600.0)?;
+    }
+    c.neighbor_timeout = match &r.neighbor_timeout {
+        Some(v) => {
+            let t = secs_in(v, 0.1, DAY)?;
+            if t <= c.probe_interval {
+                return Err((
+                    v.span(),
+                    format!(
+                        "must be longer than probe_interval ({} s), or every neighbour \
+                         times out between its Probes",
+                        c.probe_interval.as_secs_f64()
+                    ),
+                ));
+            }
+            t
+        }
+        None => c.probe_interval * 7 / 2,
+    };
+    if let Some(v) = &r.report_interval {
+        c.report_interval = secs_in(v, 0.1, 3600.0)?;
+    }
+    c.route_expiration = match &r.route_expiration {
+        Some(v) => {
+            let t = secs_in(v, 0.1, DAY)?;
+            if t <= c.report_interval {
+                return Err((
+                    v.span(),
+                    format!(
+                        "must be longer than report_interval ({} s), or learned routes \
+                         expire between Reports",
+                        c.report_interval.as_secs_f64()
+                    ),
+                ));
+            }
+            t
+        }
+        None => c.report_interval * 2 + Duration::from_secs(20),
+    };
+    c.hold_down = match &r.hold_down {
+        Some(v) => secs_in(v, 0.1, DAY)?,
+        None => c.report_interval * 2,
+    };
+    c.garbage_collection = match &r.garbage_collection {
+        Some(v) => {
+            let t = secs_in(v, 0.1, 2.0 * DAY)?;
+            if t < c.route_expiration {
+                return Err((
+                    v.span(),
+                    format!(
+                        "must not be shorter than route_expiration ({} s)",
+                        c.route_expiration.as_secs_f64()
+                    ),
+                ));
+            }
+            t
+        }
+        None => c.route_expiration + c.hold_down,
+    };
+    // Not a configuration key: tunnels are configured elsewhere.
+    c.tunnel_peer = None;
+    Ok(c)
+}
+
+/// `[dvmrp]` with the crate's defaults (draft appendix A) for what is not given.
+fn dvmrp_global(r: &RawDvmrpGlobal) -> Result<dvmrp::config::Config, Invalid> {
+    let mut c = dvmrp::config::Config::default();
+    for s in &r.extra_routes {
+        let text = s.get_ref();
+        let net: Ipv4Network = text.parse().map_err(|_| {
+            (
+                s.span(),
+                format!("`{text}` is not an IPv4 prefix (a.b.c.d/len)"),
+            )
+        })?;
+        if !text.contains('/') {
+            return Err((
+                s.span(),
+                format!("`{text}` needs a prefix length, e.g. {text}/24"),
+            ));
+        }
+        if net.network() != net.ip() {
+            return Err((
+                s.span(),
+                format!(
+                    "`{text}` has host bits set; did you mean {}/{}?",
+                    net.network(),
+                    net.prefix()
+                ),
+            ));
+        }
+        if net.network().is_multicast() || net.network().is_broadcast() {
+            return Err((
+                s.span(),
+                format!("`{text}` is not a unicast source network"),
+            ));
+        }
+        let key = (net.network(), net.prefix());
+        if c.extra_routes.contains(&key) {
+            return Err((s.span(), format!("`{text}` is listed twice")));
+        }
+        c.extra_routes.push(key);
+    }
+    if let Some(v) = &r.extra_route_metric {
+        c.extra_route_metric = int_in(v, 1, i64::from(dvmrp::packet::INFINITY) - 1)? as u8;
+    }
+    if let Some(v) = &r.min_flash_update_interval {
+        c.min_flash_update_interval = secs_in(v, 0.0, 3600.0)?;
+    }
+    if let Some(v) = &r.prune_lifetime {
+        // Carried in whole seconds (3.5.6); up to a day.
+        c.prune_lifetime = Duration::from_secs(int_in(v, 1, 86_400)? as u64);
+    }
+    if let Some(v) = &r.prune_retransmit {
+        c.prune_retransmit = secs_in(v, 0.1, 3600.0)?;
+    }
+    if let Some(v) = &r.graft_retransmit {
+        c.graft_retransmit = secs_in(v, 0.1, 3600.0)?;
+    }
+    if let Some(v) = &r.cache_lifetime {
+        c.cache_lifetime = secs_in(v, 1.0, 86_400.0)?;
     }
     Ok(c)
 }
@@ -1181,10 +1480,10 @@ outputs = ["eth0"]
                 "unknown protocol `ospf`",
             ),
             (
-                "[[interface]]\nname = \"eth0\"\nprotocols = [\"dvmrp\"]\n",
+                "[[interface]]\nname = \"eth0\"\nprotocols = [\"dvmrp\", \"dvmrp\"]\n",
                 3,
                 "[[interface]] `protocols`",
-                "not implemented",
+                "listed twice",
             ),
             (
                 "[[interface]]\nname = \"eth0\"\nboundaries = [\"10.0.0.0/8\"]\n",
@@ -1601,11 +1900,25 @@ outputs = ["eth0"]
             ),
             (t("mode = \"ipip\"\n"), 8, "[[tunnel]] `mode`", "not a mode"),
             (
-                "[[tunnel]]\nname = \"t\"\nlocal = \"10.0.0.1\"\nremote = \"10.0.0.2\"\nprotocols = [\"dvmrp\"]\n"
+                "[[interface]]\nname = \"eth0\"\nprotocols = [\"pim\"]\n[[tunnel]]\nname = \"t\"\nlocal = \"10.0.0.1\"\nremote = \"10.0.0.2\"\n"
                     .into(),
                 5,
-                "[[tunnel]] `protocols`",
-                "not implemented",
+                "[[tunnel]] `name`",
+                "runs `dvmrp` by default, and `pim` runs on `eth0`",
+            ),
+            (
+                "[[tunnel]]\nname = \"t\"\nlocal = \"10.0.0.1\"\nremote = \"10.0.0.2\"\n[tunnel.dvmrp]\nmetric = 3\n"
+                    .into(),
+                6,
+                "[tunnel.dvmrp] `metric`",
+                "the `metric` of its [[tunnel]] table",
+            ),
+            (
+                "[[tunnel]]\nname = \"t\"\nlocal = \"10.0.0.1\"\nremote = \"10.0.0.2\"\nprotocols = []\n[tunnel.dvmrp]\nprobe_interval = 3\n"
+                    .into(),
+                6,
+                "[tunnel.dvmrp]",
+                "`dvmrp` is not in `protocols`",
             ),
             (
                 "[[tunnel]]\nname = \"t\"\nlocal = \"10.0.0.1\"\nremote = \"10.0.0.2\"\nprotocols = [\"ospf\"]\n"
@@ -1642,6 +1955,260 @@ outputs = ["eth0"]
         );
     }
 
+    #[test]
+    fn dvmrp_settings_and_defaults() {
+        let c = parse(
+            Path::new("r1.toml"),
+            "[dvmrp]\nextra_routes = [\"192.168.0.0/16\", \"10.9.0.0/24\"]\nextra_route_metric = 3\n\
+             min_flash_update_interval = 0.5\nprune_lifetime = 600\nprune_retransmit = 1.5\n\
+             graft_retransmit = 2\ncache_lifetime = 60\n\
+             [[interface]]\nname = \"eth0\"\nprotocols = [\"igmp\", \"dvmrp\"]\n\
+             [interface.dvmrp]\nmetric = 4\nprobe_interval = 1\nreport_interval = 2.5\n\
+             [[interface]]\nname = \"eth1\"\nprotocols = [\"dvmrp\"]\n\
+             [interface.dvmrp]\nneighbor_timeout = 12\nroute_expiration = 70\nhold_down = 30\n\
+             garbage_collection = 100\n\
+             [[interface]]\nname = \"eth2\"\nprotocols = [\"dvmrp\"]\n\
+             [[interface]]\nname = \"eth3\"\n",
+        )
+        .unwrap();
+        let g = &c.dvmrp;
+        assert_eq!(
+            g.extra_routes,
+            [
+                ("192.168.0.0".parse().unwrap(), 16),
+                ("10.9.0.0".parse().unwrap(), 24)
+            ]
+        );
+        assert_eq!(g.extra_route_metric, 3);
+        assert_eq!(g.min_flash_update_interval, Duration::from_millis(500));
+        assert_eq!(g.prune_lifetime, Duration::from_secs(600));
+        assert_eq!(g.prune_retransmit, Duration::from_millis(1500));
+        assert_eq!(g.graft_retransmit, Duration::from_secs(2));
+        assert_eq!(g.cache_lifetime, Duration::from_secs(60));
+        assert_eq!(
+            g.max_report_len,
+            dvmrp::config::Config::default().max_report_len
+        );
+        // The dependent times follow the intervals given (draft appendix A).
+        let e0 = c.interfaces["eth0"].dvmrp.as_ref().unwrap();
+        assert_eq!(e0.metric, 4);
+        assert_eq!(e0.probe_interval, Duration::from_secs(1));
+        assert_eq!(e0.neighbor_timeout, Duration::from_millis(3500));
+        assert_eq!(e0.report_interval, Duration::from_millis(2500));
+        assert_eq!(e0.route_expiration, Duration::from_secs(25));
+        assert_eq!(e0.hold_down, Duration::from_secs(5));
+        assert_eq!(e0.garbage_collection, Duration::from_secs(30));
+        assert_eq!(e0.tunnel_peer, None);
+        assert!(c.interfaces["eth0"].igmp.is_some());
+        let e1 = c.interfaces["eth1"].dvmrp.as_ref().unwrap();
+        assert_eq!(e1.neighbor_timeout, Duration::from_secs(12));
+        assert_eq!(e1.route_expiration, Duration::from_secs(70));
+        assert_eq!(e1.hold_down, Duration::from_secs(30));
+        assert_eq!(e1.garbage_collection, Duration::from_secs(100));
+        // No table: the draft's defaults, exactly the crate's.
+        assert_eq!(
+            c.interfaces["eth2"].dvmrp.as_ref().unwrap(),
+            &dvmrp::config::InterfaceConfig::default()
+        );
+        assert!(c.interfaces["eth3"].dvmrp.is_none());
+        let c = parse(Path::new("r1.toml"), "").unwrap();
+        assert_eq!(c.dvmrp, dvmrp::config::Config::default());
+    }
+
+    #[test]
+    fn dvmrp_errors() {
+        let iface = "[[interface]]\nname = \"eth0\"\nprotocols = [\"dvmrp\"]\n[interface.dvmrp]\n";
+        // (file text, line, key, words): every error names its line and key.
+        let cases: &[(String, usize, &str, &str)] = &[
+            (
+                format!("{iface}metric = 0\n"),
+                5,
+                "[interface.dvmrp] `metric`",
+                "between 1 and 31, got 0",
+            ),
+            (
+                format!("{iface}metric = 32\n"),
+                5,
+                "[interface.dvmrp] `metric`",
+                "between 1 and 31, got 32",
+            ),
+            (
+                format!("{iface}probe_interval = 0\n"),
+                5,
+                "[interface.dvmrp] `probe_interval`",
+                "between 0.1 and 3600 seconds",
+            ),
+            (
+                format!("{iface}probe_interval = \"often\"\n"),
+                5,
+                "[interface.dvmrp] `probe_interval`",
+                "did not match any variant",
+            ),
+            (
+                format!("{iface}probe_interval = 10\nneighbor_timeout = 10\n"),
+                6,
+                "[interface.dvmrp] `neighbor_timeout`",
+                "longer than probe_interval (10 s)",
+            ),
+            (
+                format!("{iface}report_interval = 4000\n"),
+                5,
+                "[interface.dvmrp] `report_interval`",
+                "between 0.1 and 3600 seconds, got 4000",
+            ),
+            (
+                format!("{iface}report_interval = 30\nroute_expiration = 20\n"),
+                6,
+                "[interface.dvmrp] `route_expiration`",
+                "longer than report_interval (30 s)",
+            ),
+            (
+                format!("{iface}hold_down = -1\n"),
+                5,
+                "[interface.dvmrp] `hold_down`",
+                "between 0.1 and 86400 seconds",
+            ),
+            (
+                format!("{iface}route_expiration = 100\ngarbage_collection = 50\n"),
+                6,
+                "[interface.dvmrp] `garbage_collection`",
+                "not be shorter than route_expiration (100 s)",
+            ),
+            (
+                format!("{iface}tunnel_peer = \"10.0.0.1\"\n"),
+                5,
+                "[interface.dvmrp] `tunnel_peer`",
+                "unknown field `tunnel_peer`",
+            ),
+            (
+                "[[interface]]\nname = \"eth0\"\n[interface.dvmrp]\nmetric = 2\n".into(),
+                3,
+                "[interface.dvmrp]",
+                "`dvmrp` is not in `protocols`",
+            ),
+            (
+                "[dvmrp]\nextra_routes = [\"10.1.0.0/16\", \"10.1.2.3/16\"]\n".into(),
+                2,
+                "[dvmrp] `extra_routes`",
+                "host bits set; did you mean 10.1.0.0/16",
+            ),
+            (
+                "[dvmrp]\nextra_routes = [\"10.1.0.0\"]\n".into(),
+                2,
+                "[dvmrp] `extra_routes`",
+                "needs a prefix length",
+            ),
+            (
+                "[dvmrp]\nextra_routes = [\"10.1.0.0/33\"]\n".into(),
+                2,
+                "[dvmrp] `extra_routes`",
+                "not an IPv4 prefix",
+            ),
+            (
+                "[dvmrp]\nextra_routes = [\"239.0.0.0/8\"]\n".into(),
+                2,
+                "[dvmrp] `extra_routes`",
+                "not a unicast source network",
+            ),
+            (
+                "[dvmrp]\nextra_routes = [\"10.1.0.0/16\", \"10.1.0.0/16\"]\n".into(),
+                2,
+                "[dvmrp] `extra_routes`",
+                "listed twice",
+            ),
+            (
+                "[dvmrp]\nextra_route_metric = 40\n".into(),
+                2,
+                "[dvmrp] `extra_route_metric`",
+                "between 1 and 31, got 40",
+            ),
+            (
+                "[dvmrp]\nmin_flash_update_interval = -2\n".into(),
+                2,
+                "[dvmrp] `min_flash_update_interval`",
+                "between 0 and 3600 seconds",
+            ),
+            (
+                "[dvmrp]\nprune_lifetime = 0\n".into(),
+                2,
+                "[dvmrp] `prune_lifetime`",
+                "between 1 and 86400, got 0",
+            ),
+            (
+                "[dvmrp]\nprune_lifetime = 2.5\n".into(),
+                2,
+                "[dvmrp] `prune_lifetime`",
+                "invalid type",
+            ),
+            (
+                "[dvmrp]\nprune_retransmit = 0\n".into(),
+                2,
+                "[dvmrp] `prune_retransmit`",
+                "between 0.1 and 3600 seconds",
+            ),
+            (
+                "[dvmrp]\ngraft_retransmit = 7200\n".into(),
+                2,
+                "[dvmrp] `graft_retransmit`",
+                "between 0.1 and 3600 seconds",
+            ),
+            (
+                "[dvmrp]\ncache_lifetime = 0.5\n".into(),
+                2,
+                "[dvmrp] `cache_lifetime`",
+                "between 1 and 86400 seconds",
+            ),
+            (
+                "[dvmrp]\nmax_report_len = 1000\n".into(),
+                2,
+                "[dvmrp] `max_report_len`",
+                "unknown field `max_report_len`",
+            ),
+        ];
+        for (text, line, key, words) in cases {
+            let e = err(text);
+            assert_eq!(e.line, *line, "line for {text:?}: {e}");
+            assert_eq!(e.key, *key, "key for {text:?}: {e}");
+            assert!(
+                e.message.contains(words),
+                "message for {text:?} lacks {words:?}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn one_routing_protocol_per_router() {
+        // On two interfaces: the error points at the second protocol named.
+        let e = err(
+            "[[interface]]\nname = \"eth0\"\nprotocols = [\"igmp\", \"pim\"]\n\
+                     [[interface]]\nname = \"eth1\"\nprotocols = [\"dvmrp\"]\n",
+        );
+        assert_eq!((e.line, e.column), (6, 14), "{e}");
+        assert_eq!(e.key, "[[interface]] `protocols`");
+        assert!(
+            e.message.starts_with(
+                "one multicast routing protocol per router: `dvmrp` here and `pim` on `eth0`"
+            ),
+            "{e}"
+        );
+        // On one interface.
+        let e = err("[[interface]]\nname = \"eth0\"\nprotocols = [\"dvmrp\", \"pim\"]\n");
+        assert_eq!(e.line, 3, "{e}");
+        assert!(
+            e.message
+                .contains("`pim` here and `dvmrp` on this interface too"),
+            "{e}"
+        );
+        // DVMRP and IGMP, or DVMRP alone on several interfaces, are fine.
+        let c = parse(
+            Path::new("r1.toml"),
+            "[[interface]]\nname = \"eth0\"\nprotocols = [\"igmp\", \"dvmrp\"]\n\
+             [[interface]]\nname = \"eth1\"\nprotocols = [\"dvmrp\"]\n",
+        )
+        .unwrap();
+        assert!(c.interfaces.values().all(|i| i.dvmrp.is_some()));
+    }
+
     /// The configuration reference in the README is valid configuration.
     #[test]
     fn readme_examples_are_valid() {
@@ -1655,11 +2222,36 @@ outputs = ["eth0"]
             blocks.len() >= 2,
             "the README has its configuration examples"
         );
-        let text = blocks.concat();
-        let c = parse(Path::new("README.md"), &text).unwrap_or_else(|e| panic!("{e}"));
+        // A block that starts with [router] begins another router's file; the others
+        // continue the file before them.
+        let mut files: Vec<String> = Vec::new();
+        for b in blocks {
+            match files.last_mut() {
+                Some(f) if !b.trim_start().starts_with("[router]") => f.push_str(b),
+                _ => files.push(b.to_owned()),
+            }
+        }
+        let configs: Vec<Config> = files
+            .iter()
+            .map(|t| parse(Path::new("README.md"), t).unwrap_or_else(|e| panic!("{e}\n{t}")))
+            .collect();
+        let c = &configs[0];
         assert!(c.interfaces["eth0"].igmp.is_some() && c.interfaces["eth0"].pim.is_some());
         assert!(!c.pim.rps.is_empty());
-        assert!(c.interfaces["mbone0"].tunnel.is_some());
+        assert!(
+            configs.iter().any(|c| c
+                .interfaces
+                .get("mbone0")
+                .is_some_and(|t| t.tunnel.is_some() && t.dvmrp.is_some())),
+            "the README has a DVMRP tunnel"
+        );
+        assert!(
+            configs
+                .iter()
+                .any(|c| c.interfaces.values().any(|i| i.dvmrp.is_some())
+                    && !c.dvmrp.extra_routes.is_empty()),
+            "the README has a DVMRP example"
+        );
     }
 
     #[test]

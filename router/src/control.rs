@@ -56,6 +56,8 @@ pub enum Show {
     Pim,
     /// Tunnels: endpoints, dataplane and why, device, VIF, state, packet counters.
     Tunnels,
+    /// DVMRP: interfaces, neighbours, routes and the forwarding cache with its prunes.
+    Dvmrp,
 }
 
 /// The answer to one request.
@@ -143,6 +145,10 @@ mod tests {
                     what: Show::Tunnels,
                 },
                 r#"{"cmd":"show","what":{"topic":"tunnels"}}"#,
+            ),
+            (
+                Request::Show { what: Show::Dvmrp },
+                r#"{"cmd":"show","what":{"topic":"dvmrp"}}"#,
             ),
             (Request::Reload, r#"{"cmd":"reload"}"#),
             (

@@ -1,7 +1,7 @@
 //! The multicast routing information base (MRIB).
 //!
-//! Owners (static configuration now; IGMP, PIM and DVMRP later) say what they want per
-//! (S,G); the MRIB merges that into one entry per (S,G) and [`resolve`] turns an entry
+//! Owners (static configuration, IGMP membership, and one routing protocol: PIM or DVMRP)
+//! say what they want per (S,G); the MRIB merges that into one entry per (S,G) and [`resolve`] turns an entry
 //! into the kernel's form (a VIF-indexed TTL vector) by applying interface state, TTL
 //! thresholds and administrative boundaries. The router is the single writer of kernel
 //! MFC entries and writes only what [`resolve`] returns.
@@ -19,9 +19,28 @@ use serde::Serialize;
 
 use crate::config::StaticRoute;
 
-/// Who wants an entry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+/// The routing protocol that owns protocol intents. A router runs at most one (the
+/// configuration refuses PIM and DVMRP together), but entries say which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoutingProtocol {
+    Pim,
+    Dvmrp,
+}
+
+impl RoutingProtocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoutingProtocol::Pim => "pim",
+            RoutingProtocol::Dvmrp => "dvmrp",
+        }
+    }
+}
+
+/// Who wants an entry. Serialised as `{"kind": ...}`: "static", "star-g" (with "rule"),
+/// "membership", the protocol's name ("pim", "dvmrp") for a protocol's (S,G) intent and
+/// "pim-star-g" / "dvmrp-star-g" for an entry derived from its (*,G) intent.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
     /// A configured (S,G) route.
     Static,
@@ -31,10 +50,42 @@ pub enum Origin {
     /// whose IGMP membership admits it (possibly none, which keeps the kernel from
     /// asking again while the source is active).
     Membership,
-    /// A PIM (S,G) forwarding intent.
-    Pim,
-    /// Created on demand for a source of a PIM (*,G) intent.
-    PimStarG,
+    /// A routing protocol's (S,G) forwarding intent.
+    Protocol(RoutingProtocol),
+    /// Created on demand for a source of a routing protocol's (*,G) intent.
+    ProtocolStarG(RoutingProtocol),
+}
+
+impl Serialize for Origin {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let star_g;
+        let kind = match self {
+            Origin::Static => "static",
+            Origin::StarG { .. } => "star-g",
+            Origin::Membership => "membership",
+            Origin::Protocol(p) => p.as_str(),
+            Origin::ProtocolStarG(p) => {
+                star_g = format!("{}-star-g", p.as_str());
+                star_g.as_str()
+            }
+        };
+        let mut m = ser.serialize_map(None)?;
+        m.serialize_entry("kind", kind)?;
+        if let Origin::StarG { rule } = self {
+            m.serialize_entry("rule", rule)?;
+        }
+        m.end()
+    }
+}
+
+/// A routing protocol's (*,G) intent: sources arriving on `iif` (None: at the PIM RP, any
+/// source on its RPF interface) are forwarded to `oifs`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProtocolStar {
+    pub protocol: RoutingProtocol,
+    pub iif: Option<String>,
+    pub oifs: BTreeSet<String>,
 }
 
 /// One (S,G) the router wants forwarded.
@@ -64,8 +115,8 @@ pub struct Mrib {
     star: Vec<StarRule>,
     /// group -> interface -> (filter mode, sources): IGMP's forwarding state (RFC 3376 6.3).
     members: BTreeMap<Ipv4Addr, BTreeMap<String, (FilterMode, BTreeSet<Ipv4Addr>)>>,
-    /// PIM (*,G) intents: group -> (input interface, None at the RP; outputs).
-    pim_star: BTreeMap<Ipv4Addr, (Option<String>, BTreeSet<String>)>,
+    /// Routing protocol (*,G) intents by group.
+    protocol_star: BTreeMap<Ipv4Addr, ProtocolStar>,
     /// The PIM register VIF's device name (`pimreg`), once it exists.
     register_vif: Option<String>,
 }
@@ -174,7 +225,8 @@ impl Mrib {
 
     /// [`Mrib::on_unresolved`] with the two conditions apart: `on_rpf` (the source
     /// arrived on its RPF interface) and `membership` (IGMP alone decides forwarding).
-    /// Precedence: a configured (*,G) rule, then a PIM (*,G) intent, then membership.
+    /// Precedence: a configured (*,G) rule, then a routing protocol's (*,G) intent, then
+    /// membership.
     pub fn on_unresolved_with_rpf(
         &mut self,
         source: Ipv4Addr,
@@ -188,7 +240,7 @@ impl Mrib {
         }
         let entry = self
             .derive(source, group, iif)
-            .or_else(|| self.derive_pim_star(source, group, iif, on_rpf))
+            .or_else(|| self.derive_protocol_star(source, group, iif, on_rpf))
             .or_else(|| {
                 (membership && on_rpf).then(|| MribEntry {
                     source,
@@ -207,17 +259,18 @@ impl Mrib {
         }
     }
 
-    /// An (S,G) entry from PIM's (*,G) intent for a source arriving on `iif`: on the
-    /// shared tree (`iif` is the RPF interface towards the RP), or at the RP (no input
-    /// interface in the intent) for a source arriving on its own RPF interface.
-    fn derive_pim_star(
+    /// An (S,G) entry from a protocol's (*,G) intent for a source arriving on `iif`: on
+    /// PIM's shared tree (`iif` is the RPF interface towards the RP), or at the RP (no
+    /// input interface in the intent) for a source arriving on its own RPF interface.
+    fn derive_protocol_star(
         &self,
         source: Ipv4Addr,
         group: Ipv4Addr,
         iif: &str,
         on_rpf: bool,
     ) -> Option<MribEntry> {
-        let (want_iif, oifs) = self.pim_star.get(&group)?;
+        let star = self.protocol_star.get(&group)?;
+        let (want_iif, oifs) = (&star.iif, &star.oifs);
         let accepted = match want_iif {
             // At the RP the (*,G) input is the register VIF (decapsulated Registers), and
             // a source the RP reaches directly arrives natively on its RPF interface.
@@ -230,14 +283,15 @@ impl Mrib {
             group,
             iif: iif.to_owned(),
             oifs: oifs.iter().filter(|o| o.as_str() != iif).cloned().collect(),
-            origin: Origin::PimStarG,
+            origin: Origin::ProtocolStarG(star.protocol),
         })
     }
 
-    /// A PIM forwarding intent for (S,G) or (*,G); `iif` None for (*,G) at the RP.
-    /// Returns the entries that changed.
+    /// A routing protocol's forwarding intent for (S,G) or (*,G); `iif` None for (*,G)
+    /// at the PIM RP. Returns the entries that changed.
     pub fn set_protocol(
         &mut self,
+        protocol: RoutingProtocol,
         key: common::RouteKey,
         iif: Option<String>,
         oifs: BTreeSet<String>,
@@ -254,7 +308,7 @@ impl Mrib {
                     return changed;
                 }
                 let Some(iif) = iif else {
-                    return self.clear_protocol(key);
+                    return self.clear_protocol(protocol, key);
                 };
                 let oifs: BTreeSet<String> = oifs.into_iter().filter(|o| *o != iif).collect();
                 let e = MribEntry {
@@ -262,7 +316,7 @@ impl Mrib {
                     group: key.group,
                     iif,
                     oifs,
-                    origin: Origin::Pim,
+                    origin: Origin::Protocol(protocol),
                 };
                 if self.entries.get(&k) != Some(&e) {
                     self.entries.insert(k, e);
@@ -271,13 +325,20 @@ impl Mrib {
             }
             None => {
                 let g = key.group;
-                self.pim_star.insert(g, (iif.clone(), oifs.clone()));
+                self.protocol_star.insert(
+                    g,
+                    ProtocolStar {
+                        protocol,
+                        iif: iif.clone(),
+                        oifs: oifs.clone(),
+                    },
+                );
                 // Entries already derived from it follow the new outputs; those on a
                 // now wrong input interface go (the next packet derives them again).
                 let keys: Vec<SgKey> = self
                     .entries
                     .range((Ipv4Addr::UNSPECIFIED, g)..)
-                    .filter(|(k, e)| k.1 == g && e.origin == Origin::PimStarG)
+                    .filter(|(k, e)| k.1 == g && matches!(e.origin, Origin::ProtocolStarG(_)))
                     .map(|(k, _)| *k)
                     .collect();
                 for k in keys {
@@ -289,8 +350,11 @@ impl Mrib {
                     if still {
                         let new: BTreeSet<String> =
                             oifs.iter().filter(|o| **o != e.iif).cloned().collect();
-                        if new != e.oifs {
-                            self.entries.get_mut(&k).expect("listed").oifs = new;
+                        let origin = Origin::ProtocolStarG(protocol);
+                        if new != e.oifs || e.origin != origin {
+                            let e = self.entries.get_mut(&k).expect("listed");
+                            e.oifs = new;
+                            e.origin = origin;
                             changed.insert(k);
                         }
                     } else {
@@ -303,8 +367,12 @@ impl Mrib {
         changed
     }
 
-    /// PIM no longer wants `key`. Returns the entries that changed.
-    pub fn clear_protocol(&mut self, key: common::RouteKey) -> BTreeSet<SgKey> {
+    /// `protocol` no longer wants `key`. Returns the entries that changed.
+    pub fn clear_protocol(
+        &mut self,
+        protocol: RoutingProtocol,
+        key: common::RouteKey,
+    ) -> BTreeSet<SgKey> {
         let mut changed = BTreeSet::new();
         match key.source {
             Some(s) => {
@@ -312,7 +380,7 @@ impl Mrib {
                 if self
                     .entries
                     .get(&k)
-                    .is_some_and(|e| e.origin == Origin::Pim)
+                    .is_some_and(|e| e.origin == Origin::Protocol(protocol))
                 {
                     self.entries.remove(&k);
                     changed.insert(k);
@@ -320,11 +388,17 @@ impl Mrib {
             }
             None => {
                 let g = key.group;
-                self.pim_star.remove(&g);
+                if self
+                    .protocol_star
+                    .get(&g)
+                    .is_some_and(|s| s.protocol == protocol)
+                {
+                    self.protocol_star.remove(&g);
+                }
                 let keys: Vec<SgKey> = self
                     .entries
                     .range((Ipv4Addr::UNSPECIFIED, g)..)
-                    .filter(|(k, e)| k.1 == g && e.origin == Origin::PimStarG)
+                    .filter(|(k, e)| k.1 == g && e.origin == Origin::ProtocolStarG(protocol))
                     .map(|(k, _)| *k)
                     .collect();
                 for k in keys {
@@ -341,9 +415,27 @@ impl Mrib {
         self.register_vif = name;
     }
 
-    /// PIM (*,G) intents, for `show`.
-    pub fn pim_star(&self) -> &BTreeMap<Ipv4Addr, (Option<String>, BTreeSet<String>)> {
-        &self.pim_star
+    /// Remove every intent of `protocol` (its instance was replaced). Returns the
+    /// entries that changed.
+    pub fn clear_all_protocol(&mut self, protocol: RoutingProtocol) -> BTreeSet<SgKey> {
+        self.protocol_star.retain(|_, s| s.protocol != protocol);
+        let keys: BTreeSet<SgKey> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| {
+                matches!(e.origin, Origin::Protocol(p) | Origin::ProtocolStarG(p) if p == protocol)
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for k in &keys {
+            self.entries.remove(k);
+        }
+        keys
+    }
+
+    /// Routing protocol (*,G) intents, for `show`.
+    pub fn protocol_star(&self) -> &BTreeMap<Ipv4Addr, ProtocolStar> {
+        &self.protocol_star
     }
 
     /// Interfaces other than `iif` whose membership admits traffic from `source` to
@@ -426,11 +518,11 @@ impl Mrib {
 
     /// Remove an on-demand entry (its source went idle). Static entries stay.
     pub fn expire(&mut self, key: SgKey) -> bool {
-        // Static routes and PIM (S,G) state live as long as their owner wants them.
+        // Static routes and protocol (S,G) state live as long as their owner wants them.
         if self
             .entries
             .get(&key)
-            .is_some_and(|e| !matches!(e.origin, Origin::Static | Origin::Pim))
+            .is_some_and(|e| !matches!(e.origin, Origin::Static | Origin::Protocol(_)))
         {
             self.entries.remove(&key);
             true
@@ -570,6 +662,8 @@ pub fn resolve(entry: &MribEntry, iface: impl Fn(&str) -> Option<IfaceView>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const PIM: RoutingProtocol = RoutingProtocol::Pim;
 
     fn a(s: &str) -> Ipv4Addr {
         s.parse().unwrap()
@@ -746,19 +840,21 @@ mod tests {
         };
         // (S,G): an entry at once; the input is never an output.
         let ch = m.set_protocol(
+            PIM,
             common::RouteKey::sg(s1, g),
             Some("eth0".into()),
             set(&["eth0", "eth1"]),
         );
         assert_eq!(ch, [(s1, g)].into());
         assert_eq!(m.get(&(s1, g)).unwrap().oifs, set(&["eth1"]));
-        assert_eq!(m.get(&(s1, g)).unwrap().origin, Origin::Pim);
+        assert_eq!(m.get(&(s1, g)).unwrap().origin, Origin::Protocol(PIM));
         assert!(
             !m.expire((s1, g)),
             "PIM state does not expire with idleness"
         );
         // (*,G) on the shared tree: sources arriving on the RPF interface to the RP only.
         m.set_protocol(
+            PIM,
             common::RouteKey::star_g(g),
             Some("eth2".into()),
             set(&["eth1", "eth3"]),
@@ -768,6 +864,7 @@ mod tests {
         assert_eq!(m.get(&(s2, g)).unwrap().oifs, set(&["eth1", "eth3"]));
         // The (*,G) olist changes: derived entries follow; (S,G) state is separate.
         let ch = m.set_protocol(
+            PIM,
             common::RouteKey::star_g(g),
             Some("eth2".into()),
             set(&["eth1"]),
@@ -775,6 +872,7 @@ mod tests {
         assert_eq!(ch, [(s2, g)].into());
         // The RPF interface towards the RP changes: derived entries go.
         let ch = m.set_protocol(
+            PIM,
             common::RouteKey::star_g(g),
             Some("eth4".into()),
             set(&["eth1"]),
@@ -782,16 +880,16 @@ mod tests {
         assert_eq!(ch, [(s2, g)].into());
         assert!(m.get(&(s2, g)).is_none());
         // At the RP (no iif): any source on its RPF interface.
-        m.set_protocol(common::RouteKey::star_g(g), None, set(&["eth1"]));
+        m.set_protocol(PIM, common::RouteKey::star_g(g), None, set(&["eth1"]));
         assert!(!m.on_unresolved_with_rpf(s2, g, "eth3", false, false));
         assert!(m.on_unresolved_with_rpf(s2, g, "eth3", true, false));
         // Removing the intents removes what they made.
         assert_eq!(
-            m.clear_protocol(common::RouteKey::star_g(g)),
+            m.clear_protocol(PIM, common::RouteKey::star_g(g)),
             [(s2, g)].into()
         );
         assert_eq!(
-            m.clear_protocol(common::RouteKey::sg(s1, g)),
+            m.clear_protocol(PIM, common::RouteKey::sg(s1, g)),
             [(s1, g)].into()
         );
         assert!(m.is_empty());
@@ -799,6 +897,7 @@ mod tests {
         m.set_static(&[route(Some("10.0.0.1"), "239.1.1.1", "eth0", &["eth1"])]);
         assert!(
             m.set_protocol(
+                PIM,
                 common::RouteKey::sg(s1, g),
                 Some("eth5".into()),
                 set(&["eth6"])
@@ -806,6 +905,75 @@ mod tests {
             .is_empty()
         );
         assert_eq!(m.get(&(s1, g)).unwrap().origin, Origin::Static);
+    }
+
+    #[test]
+    fn origins_serialise_with_stable_kinds() {
+        let cases = [
+            (Origin::Static, r#"{"kind":"static"}"#),
+            (
+                Origin::StarG {
+                    rule: "225.0.0.0/8".parse().unwrap(),
+                },
+                r#"{"kind":"star-g","rule":"225.0.0.0/8"}"#,
+            ),
+            (Origin::Membership, r#"{"kind":"membership"}"#),
+            (Origin::Protocol(PIM), r#"{"kind":"pim"}"#),
+            (Origin::ProtocolStarG(PIM), r#"{"kind":"pim-star-g"}"#),
+            (
+                Origin::Protocol(RoutingProtocol::Dvmrp),
+                r#"{"kind":"dvmrp"}"#,
+            ),
+            (
+                Origin::ProtocolStarG(RoutingProtocol::Dvmrp),
+                r#"{"kind":"dvmrp-star-g"}"#,
+            ),
+        ];
+        for (o, json) in cases {
+            assert_eq!(serde_json::to_string(&o).unwrap(), json);
+        }
+    }
+
+    #[test]
+    fn dvmrp_intents_are_dvmrp_s_and_go_with_its_instance() {
+        const DVMRP: RoutingProtocol = RoutingProtocol::Dvmrp;
+        let mut m = Mrib::default();
+        let (s1, s2, g) = (a("10.0.0.1"), a("10.0.0.2"), a("239.1.1.1"));
+        let oifs: BTreeSet<String> = ["eth1".to_string()].into();
+        m.set_protocol(
+            DVMRP,
+            common::RouteKey::sg(s1, g),
+            Some("eth0".into()),
+            oifs.clone(),
+        );
+        m.set_protocol(
+            DVMRP,
+            common::RouteKey::star_g(g),
+            Some("eth0".into()),
+            oifs.clone(),
+        );
+        assert!(m.on_unresolved_with_rpf(s2, g, "eth0", true, false));
+        assert_eq!(m.get(&(s1, g)).unwrap().origin, Origin::Protocol(DVMRP));
+        assert_eq!(
+            m.get(&(s2, g)).unwrap().origin,
+            Origin::ProtocolStarG(DVMRP)
+        );
+        // Another protocol's removal leaves DVMRP's intents alone.
+        assert!(
+            m.clear_protocol(PIM, common::RouteKey::sg(s1, g))
+                .is_empty()
+        );
+        assert!(
+            m.clear_protocol(PIM, common::RouteKey::star_g(g))
+                .is_empty()
+        );
+        assert_eq!(m.protocol_star().len(), 1);
+        // A new DVMRP instance: everything the old one wanted goes.
+        let static_route = route(Some("10.0.0.9"), "239.1.1.1", "eth0", &["eth1"]);
+        m.set_static(&[static_route]);
+        assert_eq!(m.clear_all_protocol(DVMRP), [(s1, g), (s2, g)].into());
+        assert!(m.protocol_star().is_empty());
+        assert_eq!(m.len(), 1, "the static route stays");
     }
 
     #[test]

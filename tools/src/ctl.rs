@@ -719,8 +719,292 @@ pub fn render(cmd: &str, data: &Value) -> String {
             }
             table(&rows)
         }
+        "dvmrp-interfaces" => {
+            let mut rows = vec![
+                [
+                    "Interface",
+                    "Address",
+                    "State",
+                    "Metric",
+                    "Gen ID",
+                    "Neighbors",
+                    "Next probe",
+                    "Next report",
+                    "Probes",
+                    "Reports",
+                    "Received",
+                    "Dropped",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            let sum = |i: &Value, k: &str| {
+                i[k].as_object()
+                    .map(|m| m.values().filter_map(Value::as_u64).sum::<u64>())
+                    .unwrap_or(0)
+                    .to_string()
+            };
+            for i in list(&data["dvmrp"], "interfaces") {
+                let nbrs = list(i, "neighbors");
+                let two_way = nbrs.iter().filter(|n| n["state"] == "two_way").count();
+                rows.push(vec![
+                    s(&i["name"]),
+                    if i["address"].is_null() {
+                        "-".into()
+                    } else {
+                        format!("{}/{}", s(&i["address"]), s(&i["prefix_len"]))
+                    },
+                    if i["active"] == true {
+                        "active".into()
+                    } else if i["configured"] == true {
+                        "down".into()
+                    } else {
+                        "not configured".into()
+                    },
+                    s(&i["metric"]),
+                    hex32(&i["generation_id"]),
+                    format!("{two_way}/{}", nbrs.len()),
+                    secs(&i["next_probe_ms"]),
+                    secs(&i["next_report_ms"]),
+                    s(&i["probes_sent"]),
+                    s(&i["reports_sent"]),
+                    sum(i, "received"),
+                    sum(i, "dropped"),
+                ]);
+            }
+            let mut out = table(&rows);
+            for i in list(&data["dvmrp"], "interfaces") {
+                let dropped: Vec<String> = i["dropped"]
+                    .as_object()
+                    .map(|m| {
+                        m.iter()
+                            .filter(|(_, v)| v.as_u64() != Some(0))
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if !dropped.is_empty() {
+                    out.push_str(&format!(
+                        "{} dropped: {}\n",
+                        s(&i["name"]),
+                        dropped.join(" ")
+                    ));
+                }
+            }
+            out
+        }
+        "dvmrp-neighbors" => {
+            let mut rows = vec![
+                [
+                    "Interface",
+                    "Neighbor",
+                    "State",
+                    "Gen ID",
+                    "Version",
+                    "Capabilities",
+                    "Uptime",
+                    "Expires",
+                    "Probes",
+                    "Reports",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            for i in list(&data["dvmrp"], "interfaces") {
+                for n in list(i, "neighbors") {
+                    rows.push(vec![
+                        s(&i["name"]),
+                        s(&n["address"]),
+                        s(&n["state"]).replace('_', "-"),
+                        hex32(&n["generation_id"]),
+                        format!("{}.{}", s(&n["major_version"]), s(&n["minor_version"])),
+                        s(&n["capability_names"]),
+                        secs(&n["uptime_ms"]),
+                        secs(&n["expiry_ms"]),
+                        s(&n["probes"]),
+                        s(&n["reports"]),
+                    ]);
+                }
+            }
+            table(&rows)
+        }
+        "dvmrp-routes" => {
+            let mut rows = vec![
+                [
+                    "Network",
+                    "Origin",
+                    "Metric",
+                    "Advertised",
+                    "Upstream",
+                    "Neighbor",
+                    "State",
+                    "Expires",
+                    "Hold-down",
+                    "Dependents",
+                    "Forwarder",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            for r in list(&data["dvmrp"], "routes") {
+                let state = match r["hold_down_cause"].as_str() {
+                    Some(c) if r["state"] != "valid" => {
+                        format!("{} ({})", s(&r["state"]), c.replace('_', " "))
+                    }
+                    _ => s(&r["state"]),
+                };
+                let dependents: Vec<String> = list(r, "dependents")
+                    .iter()
+                    .map(|d| format!("{}:{}", ifname(d), s(&d["neighbors"])))
+                    .collect();
+                // Where this router forwards traffic from the network (designated
+                // forwarder, 3.3.1).
+                let forwarder: Vec<String> = list(r, "forwarders")
+                    .iter()
+                    .filter(|f| f["is_us"] == true)
+                    .map(ifname)
+                    .collect();
+                rows.push(vec![
+                    format!("{}/{}", s(&r["network"]), s(&r["prefix_len"])),
+                    s(&r["origin"]),
+                    s(&r["metric"]),
+                    s(&r["advertised_metric"]),
+                    if r["upstream_interface"].is_null() {
+                        "-".into()
+                    } else {
+                        r["upstream_interface_name"].as_str().map_or_else(
+                            || format!("if{}", s(&r["upstream_interface"])),
+                            str::to_owned,
+                        )
+                    },
+                    s(&r["upstream_neighbor"]),
+                    state,
+                    secs(&r["expiry_ms"]),
+                    secs(&r["hold_down_ms"]),
+                    if dependents.is_empty() {
+                        "-".into()
+                    } else {
+                        dependents.join(" ")
+                    },
+                    if forwarder.is_empty() {
+                        "-".into()
+                    } else {
+                        forwarder.join(",")
+                    },
+                ]);
+            }
+            table(&rows)
+        }
+        "dvmrp-prunes" => {
+            let mut rows = vec![
+                [
+                    "Source network",
+                    "Group",
+                    "Upstream",
+                    "Outgoing",
+                    "Upstream prune",
+                    "Downstream prunes",
+                    "Graft pending",
+                    "Expires",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            for f in list(&data["dvmrp"], "forwarding") {
+                let upstream = match (
+                    f["upstream_interface_name"].as_str(),
+                    f["upstream_neighbor"].as_str(),
+                ) {
+                    _ if f["upstream_interface"].is_null() => "(no route)".to_owned(),
+                    (Some(i), Some(n)) => format!("{i} via {n}"),
+                    (Some(i), None) => format!("{i} (connected)"),
+                    (None, n) => format!(
+                        "if{}{}",
+                        s(&f["upstream_interface"]),
+                        n.map(|n| format!(" via {n}")).unwrap_or_default()
+                    ),
+                };
+                let outgoing: Vec<String> = f["outgoing"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .enumerate()
+                            .map(|(k, i)| {
+                                f["outgoing_names"][k]
+                                    .as_str()
+                                    .map_or_else(|| format!("if{}", s(i)), str::to_owned)
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let up = &f["upstream_prune"];
+                let upstream_prune = if up.is_null() {
+                    "-".into()
+                } else {
+                    format!(
+                        "to {} for {}s, {} left",
+                        s(&up["neighbor"]),
+                        s(&up["lifetime_s"]),
+                        secs(&up["expiry_ms"])
+                    )
+                };
+                let downstream: Vec<String> = list(f, "downstream_prunes")
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{}:{} ({})",
+                            ifname(p),
+                            s(&p["neighbor"]),
+                            secs(&p["expiry_ms"])
+                        )
+                    })
+                    .collect();
+                let g = &f["graft"];
+                let graft = if g.is_null() {
+                    "-".into()
+                } else {
+                    format!(
+                        "to {}, sent {}, next {}",
+                        s(&g["neighbor"]),
+                        s(&g["sent"]),
+                        secs(&g["next_retransmit_ms"])
+                    )
+                };
+                rows.push(vec![
+                    format!("{}/{}", s(&f["source_network"]), s(&f["source_prefix_len"])),
+                    s(&f["group"]),
+                    upstream,
+                    if outgoing.is_empty() {
+                        "-".into()
+                    } else {
+                        outgoing.join(",")
+                    },
+                    upstream_prune,
+                    if downstream.is_empty() {
+                        "-".into()
+                    } else {
+                        downstream.join(" ")
+                    },
+                    graft,
+                    secs(&f["expiry_ms"]),
+                ]);
+            }
+            table(&rows)
+        }
         _ => format!("{data}\n"),
     }
+}
+
+/// A 32-bit number (a Generation ID) as 8 hex digits, "-" for none.
+fn hex32(v: &Value) -> String {
+    v.as_u64().map_or("-".into(), |g| format!("{g:08x}"))
+}
+
+/// The name the daemon put next to an object's "ifindex", else "ifN".
+fn ifname(v: &Value) -> String {
+    v["name"]
+        .as_str()
+        .map_or_else(|| format!("if{}", s(&v["ifindex"])), str::to_owned)
 }
 
 #[cfg(test)]
@@ -751,6 +1035,204 @@ mod tests {
             lines[1].contains("10.0.1.2")
                 && lines[1].contains("eth1(1)")
                 && lines[1].contains("1.5s"),
+            "{out}"
+        );
+    }
+
+    /// A `show dvmrp` answer as the daemon gives it (trimmed), names added by the daemon.
+    fn dvmrp_data() -> Value {
+        json!({"dvmrp": {
+            "counters": {"probe": 23, "report": 15, "truncated": 2},
+            "interfaces": [
+                {"ifindex": 2, "name": "eth0", "address": "10.0.2.2", "prefix_len": 24,
+                 "configured": true, "active": true, "metric": 1, "generation_id": 1976690567,
+                 "next_probe_ms": 459, "next_report_ms": 1274, "probes_sent": 12,
+                 "reports_sent": 8, "received": {"probe": 11, "report": 8},
+                 "dropped": {"truncated": 2, "bad_ttl": 0},
+                 "neighbors": [
+                    {"address": "10.0.2.1", "state": "two_way", "generation_id": 2909654370_u64,
+                     "capabilities": 14, "capability_names": ["prune", "genid", "mtrace"],
+                     "major_version": 3, "minor_version": 255, "uptime_ms": 10540,
+                     "expiry_ms": 2957, "probes": 11, "reports": 8},
+                    {"address": "10.0.2.7", "state": "one_way", "generation_id": 5,
+                     "capabilities": 14, "capability_names": ["prune", "genid", "mtrace"],
+                     "major_version": 3, "minor_version": 255, "uptime_ms": 500,
+                     "expiry_ms": 3000, "probes": 1, "reports": 0}]},
+                {"ifindex": 3, "name": "eth1", "address": null, "prefix_len": null,
+                 "configured": true, "active": false, "metric": 2, "generation_id": null,
+                 "next_probe_ms": null, "next_report_ms": null, "probes_sent": 0,
+                 "reports_sent": 0, "received": {}, "dropped": {}, "neighbors": []}],
+            "routes": [
+                {"network": "10.0.1.0", "prefix_len": 24, "origin": "learned", "metric": 2,
+                 "advertised_metric": 2, "upstream_interface": 2,
+                 "upstream_interface_name": "eth0", "upstream_neighbor": "10.0.2.1",
+                 "state": "valid", "hold_down_cause": null, "uptime_ms": 10540, "age_ms": 770,
+                 "expiry_ms": 23229, "hold_down_ms": null,
+                 "dependents": [{"ifindex": 3, "name": "eth1", "neighbors": ["10.0.3.2"]}],
+                 "forwarders": [{"ifindex": 3, "name": "eth1", "forwarder": "10.0.3.1",
+                                 "is_us": true}]},
+                {"network": "10.0.4.0", "prefix_len": 24, "origin": "learned", "metric": 32,
+                 "advertised_metric": 32, "upstream_interface": null,
+                 "upstream_interface_name": null, "upstream_neighbor": null,
+                 "state": "held_down", "hold_down_cause": "neighbor_lost", "uptime_ms": 20000,
+                 "age_ms": 5000, "expiry_ms": null, "hold_down_ms": 15000,
+                 "dependents": [], "forwarders": []}],
+            "forwarding": [
+                {"source_network": "10.0.1.0", "source_prefix_len": 24, "group": "239.1.1.1",
+                 "sources": ["10.0.1.5"], "upstream_interface": 2,
+                 "upstream_interface_name": "eth0", "upstream_neighbor": "10.0.2.1",
+                 "outgoing": [], "outgoing_names": [],
+                 "upstream_prune": {"neighbor": "10.0.2.1", "lifetime_s": 7200,
+                                    "expiry_ms": 7199000, "sent": 1},
+                 "graft": null,
+                 "downstream_prunes": [{"ifindex": 3, "name": "eth1", "neighbor": "10.0.3.2",
+                                        "expiry_ms": 7100000}],
+                 "uptime_ms": 3000, "expiry_ms": 297000},
+                {"source_network": "10.0.4.0", "source_prefix_len": 24, "group": "239.2.2.2",
+                 "sources": ["10.0.4.9"], "upstream_interface": 3,
+                 "upstream_interface_name": "eth1", "upstream_neighbor": null,
+                 "outgoing": [2, 9], "outgoing_names": ["eth0", null],
+                 "upstream_prune": null,
+                 "graft": {"neighbor": "10.0.3.2", "sent": 2, "next_retransmit_ms": 4000},
+                 "downstream_prunes": [], "uptime_ms": 1000, "expiry_ms": 299000}]
+        }})
+    }
+
+    /// The cells of the table row whose leading cells are the words of `first` (cells are
+    /// separated by two or more spaces).
+    fn row(out: &str, first: &str) -> Vec<String> {
+        let lead: Vec<&str> = first.split_whitespace().collect();
+        out.lines()
+            .map(|l| {
+                l.split("  ")
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned)
+                    .collect::<Vec<String>>()
+            })
+            .find(|cells| cells.len() >= lead.len() && cells[..lead.len()] == lead[..])
+            .unwrap_or_else(|| panic!("no row {first}:\n{out}"))
+    }
+
+    #[test]
+    fn dvmrp_interfaces_and_neighbors() {
+        let out = render("dvmrp-interfaces", &dvmrp_data());
+        assert!(out.starts_with("Interface"), "{out}");
+        assert_eq!(
+            row(&out, "eth0"),
+            [
+                "eth0",
+                "10.0.2.2/24",
+                "active",
+                "1",
+                "75d1e787",
+                "1/2",
+                "0.5s",
+                "1.3s",
+                "12",
+                "8",
+                "19",
+                "2"
+            ],
+            "{out}"
+        );
+        assert_eq!(
+            row(&out, "eth1"),
+            [
+                "eth1", "-", "down", "2", "-", "0/0", "-", "-", "0", "0", "0", "0"
+            ],
+            "{out}"
+        );
+        assert!(out.contains("eth0 dropped: truncated=2\n"), "{out}");
+        let out = render("dvmrp-neighbors", &dvmrp_data());
+        assert_eq!(
+            row(&out, "eth0 10.0.2.1"),
+            [
+                "eth0",
+                "10.0.2.1",
+                "two-way",
+                "ad6dcd62",
+                "3.255",
+                "prune,genid,mtrace",
+                "10.5s",
+                "3.0s",
+                "11",
+                "8"
+            ],
+            "{out}"
+        );
+        assert!(row(&out, "eth0 10.0.2.7").contains(&"one-way".to_owned()));
+    }
+
+    #[test]
+    fn dvmrp_routes() {
+        let out = render("dvmrp-routes", &dvmrp_data());
+        assert_eq!(
+            row(&out, "10.0.1.0/24"),
+            [
+                "10.0.1.0/24",
+                "learned",
+                "2",
+                "2",
+                "eth0",
+                "10.0.2.1",
+                "valid",
+                "23.2s",
+                "-",
+                "eth1:10.0.3.2",
+                "eth1"
+            ],
+            "{out}"
+        );
+        assert_eq!(
+            row(&out, "10.0.4.0/24"),
+            [
+                "10.0.4.0/24",
+                "learned",
+                "32",
+                "32",
+                "-",
+                "-",
+                "held_down (neighbor lost)",
+                "-",
+                "15.0s",
+                "-",
+                "-"
+            ],
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn dvmrp_prunes_show_the_forwarding_cache() {
+        let out = render("dvmrp-prunes", &dvmrp_data());
+        assert!(out.starts_with("Source network"), "{out}");
+        assert_eq!(
+            row(&out, "10.0.1.0/24"),
+            [
+                "10.0.1.0/24",
+                "239.1.1.1",
+                "eth0 via 10.0.2.1",
+                "-",
+                "to 10.0.2.1 for 7200s, 7199.0s left",
+                "eth1:10.0.3.2 (7100.0s)",
+                "-",
+                "297.0s"
+            ],
+            "{out}"
+        );
+        assert_eq!(
+            row(&out, "10.0.4.0/24"),
+            [
+                "10.0.4.0/24",
+                "239.2.2.2",
+                "eth1 (connected)",
+                "eth0,if9",
+                "-",
+                "-",
+                "to 10.0.3.2, sent 2, next 4.0s",
+                "299.0s"
+            ],
             "{out}"
         );
     }

@@ -4,24 +4,16 @@
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
-use common::{Action, IfIndex, Input, InterfaceChange, Protocol, RxPacket};
+use common::{Action, IfIndex, Input, Protocol, RxPacket};
 
-use super::Daemon;
+use super::{Daemon, ifaces};
+use crate::config::ProtocolName;
 use crate::ipv4;
 
 /// All IGMPv3 routers (RFC 3376 section 4.2.14) and all routers, where v2 leaves go
 /// (RFC 2236 section 3): the mroute socket must join both or those messages never reach it.
 const ALL_V3_ROUTERS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 22);
 const ALL_ROUTERS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 2);
-
-/// What the IGMP instance was last told about an interface.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct IgmpIface {
-    pub ifindex: u32,
-    pub cfg: igmp::config::InterfaceConfig,
-    /// Address and prefix length while the interface is up and addressed.
-    pub up: Option<(Ipv4Addr, u8)>,
-}
 
 impl Daemon {
     pub(super) fn now(&self) -> common::Instant {
@@ -32,102 +24,25 @@ impl Daemon {
     /// interface runs while it has a VIF, its link is up and it has an IPv4 address.
     pub(super) fn sync_igmp(&mut self) {
         let now = self.now();
-        let mut actions = Vec::new();
-        // Interfaces that no longer run IGMP (removed, protocol dropped, device gone).
-        let names: Vec<String> = self.igmp_ifaces.keys().cloned().collect();
-        for name in names {
-            let st = &self.igmp_ifaces[&name];
-            let wanted = self
-                .config
-                .interfaces
-                .get(&name)
-                .and_then(|c| c.igmp.as_ref());
-            let same_device = self.ifaces.get(&name).and_then(|s| s.ifindex) == Some(st.ifindex)
-                && self.ifaces.get(&name).is_some_and(|s| s.vif.is_some());
-            if wanted.is_none() || !same_device {
-                let st = self.igmp_ifaces.remove(&name).expect("listed");
-                if st.up.is_some() {
-                    self.leave_router_groups(st.ifindex);
-                }
-                actions.extend(self.igmp.remove_interface(now, IfIndex(st.ifindex)));
-                tracing::info!(interface = %name, "IGMP stopped");
-            }
-        }
-        let configured: Vec<(String, igmp::config::InterfaceConfig)> = self
-            .config
-            .interfaces
-            .values()
-            .filter_map(|c| c.igmp.clone().map(|g| (c.name.clone(), g)))
-            .collect();
-        for (name, cfg) in configured {
-            let Some(state) = self.ifaces.get(&name) else {
-                continue;
-            };
-            let (Some(ifindex), Some(_vif)) = (state.ifindex, state.vif) else {
-                continue;
-            };
-            let link_up = self.links.get(&ifindex).is_some_and(|l| l.is_up());
-            let addr = self.addrs.get(&ifindex).and_then(|v| v.first().copied());
-            let up = if link_up { addr } else { None };
-            let prev = self.igmp_ifaces.get(&name).cloned();
-            if prev.as_ref().is_none_or(|p| p.cfg != cfg) {
-                actions.extend(
-                    self.igmp
-                        .configure_interface(now, IfIndex(ifindex), cfg.clone()),
-                );
-                if prev.is_none() {
-                    tracing::info!(interface = %name, version = cfg.version as u8, "IGMP enabled");
-                }
-            }
-            let was_up = prev.as_ref().and_then(|p| p.up);
-            if was_up != up {
-                match up {
-                    Some((addr, prefix_len)) => {
-                        if was_up.is_none() {
-                            self.join_router_groups(ifindex, &name);
-                        }
-                        actions.extend(self.igmp.handle(
-                            now,
-                            Input::Interface(InterfaceChange::Up {
-                                ifindex: IfIndex(ifindex),
-                                name: name.clone(),
-                                addr,
-                                prefix_len,
-                            }),
-                        ));
-                    }
-                    None => {
-                        self.leave_router_groups(ifindex);
-                        actions.extend(self.igmp.handle(
-                            now,
-                            Input::Interface(InterfaceChange::Down {
-                                ifindex: IfIndex(ifindex),
-                            }),
-                        ));
+        let candidates = self.protocol_candidates(ProtocolName::Igmp, |c| c.igmp.as_ref());
+        let transitions = self.igmp_ifaces.sync(candidates);
+        let mroute = self.mroute.get_ref();
+        let actions = ifaces::drive(
+            &mut self.igmp,
+            now,
+            "IGMP",
+            transitions,
+            |ifindex, name, join| {
+                for g in [ALL_V3_ROUTERS, ALL_ROUTERS] {
+                    if join {
+                        ifaces::log_join(mroute.join(g, ifindex), name, g, "IGMP reports");
+                    } else {
+                        let _ = mroute.leave(g, ifindex);
                     }
                 }
-            }
-            self.igmp_ifaces
-                .insert(name, super::igmp_shell::IgmpIface { ifindex, cfg, up });
-        }
+            },
+        );
         self.apply_igmp(actions);
-    }
-
-    fn join_router_groups(&mut self, ifindex: u32, name: &str) {
-        for g in [ALL_V3_ROUTERS, ALL_ROUTERS] {
-            if let Err(e) = self.mroute.get_ref().join(g, ifindex) {
-                // EADDRINUSE: already joined (the interface came back).
-                if e.raw_os_error() != Some(libc::EADDRINUSE) {
-                    tracing::error!(interface = %name, "joining {g} for IGMP reports: {e}");
-                }
-            }
-        }
-    }
-
-    fn leave_router_groups(&mut self, ifindex: u32) {
-        for g in [ALL_V3_ROUTERS, ALL_ROUTERS] {
-            let _ = self.mroute.get_ref().leave(g, ifindex);
-        }
     }
 
     /// An IGMP datagram (IP header included) arrived on `ifindex`.
@@ -147,15 +62,11 @@ impl Daemon {
         };
         let payload = &data[h.header_len..h.total_len];
         if payload.first() == Some(&igmp::packet::DVMRP) {
-            // DVMRP shares the protocol number; it is not implemented yet (issue 5).
-            self.counters.dvmrp_packets += 1;
+            // DVMRP shares the protocol number (IGMP type 0x13).
+            self.on_dvmrp_packet(&h, payload, ifindex);
             return;
         }
-        if !self
-            .igmp_ifaces
-            .values()
-            .any(|i| i.ifindex == ifindex && i.up.is_some())
-        {
+        if !self.igmp_ifaces.is_up(ifindex) {
             self.counters.igmp_not_enabled += 1;
             return;
         }
@@ -192,13 +103,9 @@ impl Daemon {
                     router_alert,
                     payload,
                 } => {
-                    let src = self
-                        .igmp_ifaces
-                        .values()
-                        .find(|i| i.ifindex == ifindex.0)
-                        .and_then(|i| i.up)
-                        .map(|(a, _)| a);
-                    let Some(src) = src else { continue };
+                    let Some(src) = self.igmp_ifaces.addr(ifindex.0) else {
+                        continue;
+                    };
                     let packet =
                         ipv4::build(src, dst, ipv4::PROTO_IGMP, ttl, router_alert, &payload);
                     match self.igmp_tx.send(ifindex.0, dst, &packet) {
@@ -220,8 +127,11 @@ impl Daemon {
                         m.mode,
                         m.sources
                     );
-                    if self.pim_ifaces.contains_key(&name) || self.pim_active() {
+                    if self.pim_ifaces.contains(&name) || self.pim_active() {
                         self.pim_membership(m.clone());
+                    }
+                    if self.dvmrp_ifaces.contains(&name) || self.dvmrp_active() {
+                        self.dvmrp_membership(m.clone());
                     }
                     let sources = m.sources.into_iter().collect();
                     changed.extend(self.mrib.set_membership(&name, m.group, m.mode, sources));
@@ -238,10 +148,31 @@ impl Daemon {
         }
     }
 
-    /// True if the router runs IGMP anywhere (then sources get entries on their RPF
-    /// interface, forwarded to the members).
+    /// True if IGMP alone decides what is forwarded: the router runs IGMP somewhere and
+    /// no routing protocol (then sources get entries on their RPF interface, forwarded to
+    /// the members).
     pub(super) fn igmp_active(&self) -> bool {
-        // With PIM, membership reaches the MRIB through PIM's forwarding intents.
-        !self.pim_active() && self.igmp_ifaces.values().any(|i| i.up.is_some())
+        // With PIM or DVMRP, membership reaches the MRIB through the routing protocol's
+        // forwarding intents.
+        !self.pim_active() && !self.dvmrp_active() && self.igmp_ifaces.any_up()
+    }
+
+    /// The IGMP membership of every interface now, as IGMP reported it (for a routing
+    /// protocol that starts after members reported).
+    pub(super) fn current_memberships(&self) -> Vec<common::Membership> {
+        let mut list = Vec::new();
+        for (group, ifaces) in self.mrib.memberships() {
+            for (name, (mode, sources)) in ifaces {
+                if let Some(i) = self.ifaces.get(name).and_then(|s| s.ifindex) {
+                    list.push(common::Membership {
+                        ifindex: IfIndex(i),
+                        group: *group,
+                        mode: *mode,
+                        sources: sources.iter().copied().collect(),
+                    });
+                }
+            }
+        }
+        list
     }
 }

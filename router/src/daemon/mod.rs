@@ -25,12 +25,14 @@ use common::{IfIndex, Protocol};
 use crate::config::{self, Config};
 use crate::control::{Request, Response, Show};
 use crate::kernel::{self, Rtnl};
-use crate::mrib::{self, IfaceView, KernelEntry, Mrib, Origin, SgKey};
+use crate::mrib::{self, IfaceView, KernelEntry, Mrib, Origin, RoutingProtocol, SgKey};
 use crate::netlink::{self, LinkInfo, Message};
 use crate::sys::{self, MrouteSocket, NetlinkSocket};
 use crate::tunnel::{self, Tunnels};
 use crate::vif::VifTable;
 
+mod dvmrp_shell;
+mod ifaces;
 mod igmp_shell;
 mod pim_shell;
 
@@ -73,7 +75,12 @@ struct Counters {
     /// IGMP packets on interfaces that do not run IGMP.
     igmp_not_enabled: u64,
     igmp_bad_ip_header: u64,
+    /// DVMRP messages (IGMP type 0x13) received.
     dvmrp_packets: u64,
+    dvmrp_sent: u64,
+    dvmrp_send_errors: u64,
+    /// DVMRP messages on interfaces that do not run DVMRP.
+    dvmrp_not_enabled: u64,
     pim_packets: u64,
     pim_sent: u64,
     pim_send_errors: u64,
@@ -126,11 +133,11 @@ struct Daemon {
     started: std::time::Instant,
     igmp: igmp::Igmp,
     igmp_tx: sys::RawSender,
-    igmp_ifaces: BTreeMap<String, igmp_shell::IgmpIface>,
+    igmp_ifaces: ifaces::Tracker<igmp::config::InterfaceConfig>,
     pim: pim::Pim,
     pim_rx: AsyncFd<sys::RawReceiver>,
     pim_tx: sys::RawSender,
-    pim_ifaces: BTreeMap<String, pim_shell::PimIface>,
+    pim_ifaces: ifaces::Tracker<pim::config::InterfaceConfig>,
     /// Addresses PIM asked us to track the reverse path of, with what we last told it.
     pim_rpf: BTreeMap<Ipv4Addr, common::Rpf>,
     /// The PIM register VIF (slot, ifindex of its `pimreg` device), while PIM runs.
@@ -141,6 +148,9 @@ struct Daemon {
     tunnel_errors: BTreeMap<String, String>,
     /// Tunnels whose `local` is not an address of the router (warned once per episode).
     tunnel_no_local: BTreeSet<String>,
+    /// DVMRP; its messages come and go through the mroute socket and `igmp_tx`.
+    dvmrp: dvmrp::Dvmrp,
+    dvmrp_ifaces: ifaces::Tracker<dvmrp::config::InterfaceConfig>,
 }
 
 /// Run the daemon until SIGTERM or SIGINT.
@@ -180,12 +190,10 @@ pub async fn run(opts: Options) -> Result<()> {
     let pim_tx = sys::RawSender::open(libc::IPPROTO_PIM).context("opening the PIM send socket")?;
     // Generation IDs and hello jitter come from this seed (RFC 7761 4.3.1 wants GenIDs to
     // differ across restarts).
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
-        ^ u64::from(std::process::id()) << 32;
+    let seed = fresh_seed();
     let pim = pim::Pim::new(config.pim.clone(), seed);
+    // Its own stream of Generation IDs (DVMRP 3.2.2 also wants them to change on restart).
+    let dvmrp = dvmrp::Dvmrp::new(config.dvmrp.clone(), seed.rotate_left(17) ^ 0x5d);
 
     let mut d = Daemon {
         config_path: opts.config_path,
@@ -209,16 +217,18 @@ pub async fn run(opts: Options) -> Result<()> {
         started: std::time::Instant::now(),
         igmp,
         igmp_tx,
-        igmp_ifaces: BTreeMap::new(),
+        igmp_ifaces: ifaces::Tracker::default(),
         pim,
         pim_rx: sys::async_fd(pim_rx).context("registering the PIM socket")?,
         pim_tx,
-        pim_ifaces: BTreeMap::new(),
+        pim_ifaces: ifaces::Tracker::default(),
         pim_rpf: BTreeMap::new(),
         register_vif: None,
         tunnels: Tunnels::new(),
         tunnel_errors: BTreeMap::new(),
         tunnel_no_local: BTreeSet::new(),
+        dvmrp,
+        dvmrp_ifaces: ifaces::Tracker::default(),
     };
     let tokio_epoch = tokio::time::Instant::now();
     d.refresh_links().context("reading network interfaces")?;
@@ -227,6 +237,7 @@ pub async fn run(opts: Options) -> Result<()> {
     d.reconcile_interfaces();
     d.sync_igmp();
     d.sync_pim();
+    d.sync_dvmrp();
     let routes = d.config.routes.clone();
     d.mrib.set_static(&routes);
     d.sync_all();
@@ -250,7 +261,8 @@ pub async fn run(opts: Options) -> Result<()> {
     let mut int = signal(SignalKind::interrupt())?;
     let mut buf = vec![0u8; 65536];
     let mut next_tick = tokio::time::Instant::now() + d.tick_interval();
-    // PIM's keepalive input: kernel counters, read every second while PIM runs.
+    // Kernel counters for PIM (its keepalive input) and DVMRP, read every second while
+    // one of them runs.
     let mut next_stats = tokio::time::Instant::now() + Duration::from_secs(1);
 
     enum Ev {
@@ -266,7 +278,8 @@ pub async fn run(opts: Options) -> Result<()> {
     }
     loop {
         // Protocol timers are data inside the protocols; sleep until the earliest.
-        let protocol_deadline = common::time::earliest(d.igmp.poll_at(), d.pim.poll_at())
+        let protocol_deadline = common::time::earliest(d.igmp.poll_at(), d.pim.poll_at());
+        let protocol_deadline = common::time::earliest(protocol_deadline, d.dvmrp.poll_at())
             .map(|t| tokio_epoch + t.since_epoch())
             .unwrap_or(next_tick + Duration::from_secs(3600));
         let ev = tokio::select! {
@@ -307,17 +320,28 @@ pub async fn run(opts: Options) -> Result<()> {
             }
             Ev::Stats => {
                 d.pim_stats();
+                d.dvmrp_stats();
                 next_stats = tokio::time::Instant::now() + Duration::from_secs(1);
             }
             Ev::Protocols => {
                 d.igmp_timeout();
                 d.pim_timeout();
+                d.dvmrp_timeout();
             }
         }
     }
     d.shutdown();
     let _ = std::fs::remove_file(&socket_path);
     Ok(())
+}
+
+/// A seed for Generation IDs and jitter that differs across restarts and processes.
+fn fresh_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+        ^ u64::from(std::process::id()) << 32
 }
 
 fn mroute_open_error(e: io::Error, table: Option<u32>) -> anyhow::Error {
@@ -865,6 +889,12 @@ impl Daemon {
                         &[],
                     );
                 }
+                // DVMRP may want the new source forwarded (its forwarding cache, 3.5).
+                if self.dvmrp_active()
+                    && let Some(ifindex) = self.vifs.ifindex_of(up.vif)
+                {
+                    self.dvmrp_upcall(common::proto::UpcallKind::NoCache, ifindex, up.src, up.dst);
+                }
                 self.counters.upcall_nocache += 1;
                 let key = (up.src, up.dst);
                 let iif = self
@@ -878,7 +908,7 @@ impl Daemon {
                 };
                 // With IGMP alone, a source arriving on its RPF interface gets an entry
                 // towards the members (possibly none yet: the entry then just drops its
-                // traffic). With PIM, its (*,G) intents decide.
+                // traffic). With PIM, its (*,G) intents decide; with DVMRP, its (S,G) intents.
                 let on_rpf = self.lookup_rpf(up.src).interface.as_deref() == Some(iif.as_str());
                 let membership = self.igmp_active();
                 if self.mrib.get(&key).is_some()
@@ -911,6 +941,7 @@ impl Daemon {
                     }
                     // With PIM, data arriving on an outgoing interface means another
                     // router forwards onto that link too: an Assert trigger (RFC 7761 4.6).
+                    // DVMRP hears of it as well (traffic from a pruned or wrong upstream).
                     _ => {
                         if self.pim_active()
                             && let Some(ifindex) = arrived_ifindex
@@ -921,6 +952,16 @@ impl Daemon {
                                 up.src,
                                 up.dst,
                                 &[],
+                            );
+                        }
+                        if self.dvmrp_active()
+                            && let Some(ifindex) = arrived_ifindex
+                        {
+                            self.dvmrp_upcall(
+                                common::proto::UpcallKind::WrongVif,
+                                ifindex,
+                                up.src,
+                                up.dst,
                             );
                         }
                     }
@@ -1003,9 +1044,10 @@ impl Daemon {
             self.reconcile_interfaces();
         }
         if links_changed || routes_changed {
-            // Links or addresses changed: IGMP or PIM may start or stop on an interface.
+            // Links or addresses changed: a protocol may start or stop on an interface.
             self.sync_igmp();
             self.sync_pim();
+            self.sync_dvmrp();
         }
         if routes_changed {
             self.refresh_rpf();
@@ -1055,7 +1097,7 @@ impl Daemon {
             .filter(|e| {
                 matches!(
                     e.origin,
-                    Origin::StarG { .. } | Origin::Membership | Origin::PimStarG
+                    Origin::StarG { .. } | Origin::Membership | Origin::ProtocolStarG(_)
                 )
             })
             .map(|e| (e.source, e.group))
@@ -1188,6 +1230,9 @@ impl Daemon {
             let actions = self.pim.set_config(now, new.pim.clone());
             self.apply_pim(actions);
         }
+        if new.dvmrp != self.config.dvmrp {
+            self.restart_dvmrp(new.dvmrp.clone());
+        }
         self.config = new;
         // Tunnels whose endpoints and mode did not change are not touched: flows go on.
         let tunnels_changed = self.reconcile_tunnels();
@@ -1197,6 +1242,7 @@ impl Daemon {
         }
         self.sync_igmp();
         self.sync_pim();
+        self.sync_dvmrp();
         let routes = self.config.routes.clone();
         let changed = self.mrib.set_static(&routes);
         for k in &changed {
@@ -1344,13 +1390,22 @@ impl Daemon {
                     .iter()
                     .map(|r| json!({"group": r.group.to_string(), "input": r.input, "outputs": r.outputs}))
                     .collect();
-                let pim_star: serde_json::Map<String, serde_json::Value> = self
-                    .mrib
-                    .pim_star()
-                    .iter()
-                    .map(|(g, (iif, oifs))| (g.to_string(), json!({ "iif": iif, "oifs": oifs })))
-                    .collect();
-                json!({ "mroutes": entries, "star_rules": star, "pim_star": pim_star })
+                // The (*,G) intents of the routing protocol, under "pim_star" or
+                // "dvmrp_star" (both always present).
+                let star_of = |p: RoutingProtocol| -> serde_json::Map<String, serde_json::Value> {
+                    self.mrib
+                        .protocol_star()
+                        .iter()
+                        .filter(|(_, s)| s.protocol == p)
+                        .map(|(g, s)| (g.to_string(), json!({ "iif": s.iif, "oifs": s.oifs })))
+                        .collect()
+                };
+                json!({
+                    "mroutes": entries,
+                    "star_rules": star,
+                    "pim_star": star_of(RoutingProtocol::Pim),
+                    "dvmrp_star": star_of(RoutingProtocol::Dvmrp),
+                })
             }
             Show::Mfc => {
                 let dump = self.rtnl.mfc_dump(self.table)?;
@@ -1398,6 +1453,7 @@ impl Daemon {
                 }
                 json!({ "pim": v, "rp_mappings": self.config.pim.rps })
             }
+            Show::Dvmrp => self.show_dvmrp()?,
             Show::Igmp => {
                 let mut v = serde_json::to_value(self.igmp.snapshot_at(self.now()))?;
                 // Name the interfaces the way the user configured them.
@@ -1422,10 +1478,14 @@ impl Daemon {
     fn shutdown(&mut self) {
         // PIM neighbours hear a goodbye (Hello with Holdtime 0) and re-elect at once.
         let now = self.now();
-        let pim_ifaces: Vec<u32> = self.pim_ifaces.values().map(|i| i.ifindex).collect();
-        for ifindex in pim_ifaces {
+        for ifindex in self.pim_ifaces.ifindexes() {
             let actions = self.pim.remove_interface(now, IfIndex(ifindex));
             self.apply_pim(actions);
+        }
+        // DVMRP has no goodbye: neighbours time out (Neighbor Time-out, 3.2).
+        for ifindex in self.dvmrp_ifaces.ifindexes() {
+            let actions = self.dvmrp.remove_interface(now, IfIndex(ifindex));
+            self.apply_dvmrp(actions);
         }
         let keys: Vec<SgKey> = self.installed.keys().copied().collect();
         for (s, g) in keys {

@@ -4,145 +4,56 @@
 
 use std::net::Ipv4Addr;
 
-use common::{Action, IfIndex, Input, InterfaceChange, Protocol, RxPacket};
+use common::{Action, IfIndex, Input, Protocol, RxPacket};
 
-use super::Daemon;
+use super::{Daemon, ifaces};
+use crate::config::ProtocolName;
 use crate::ipv4;
+use crate::mrib::RoutingProtocol;
 
 /// ALL-PIM-ROUTERS (RFC 7761 section 4.9).
 const ALL_PIM_ROUTERS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 13);
 pub(super) const PROTO_PIM: u8 = 103;
 
-/// What the PIM instance was last told about an interface.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct PimIface {
-    pub ifindex: u32,
-    pub cfg: pim::config::InterfaceConfig,
-    pub up: Option<(Ipv4Addr, u8)>,
-}
-
 impl Daemon {
     /// Bring the PIM instance in line with configuration and interface state: a PIM
     /// interface runs while it has a VIF, its link is up and it has an IPv4 address.
     pub(super) fn sync_pim(&mut self) {
-        let now = self.now();
-        let mut actions = Vec::new();
-        let names: Vec<String> = self.pim_ifaces.keys().cloned().collect();
-        for name in names {
-            let st = &self.pim_ifaces[&name];
-            let wanted = self
-                .config
-                .interfaces
-                .get(&name)
-                .and_then(|c| c.pim.as_ref());
-            let same_device = self.ifaces.get(&name).and_then(|s| s.ifindex) == Some(st.ifindex)
-                && self.ifaces.get(&name).is_some_and(|s| s.vif.is_some());
-            if wanted.is_none() || !same_device {
-                let st = self.pim_ifaces.remove(&name).expect("listed");
-                actions.extend(self.pim.remove_interface(now, IfIndex(st.ifindex)));
-                if st.up.is_some() {
-                    let _ = self.pim_rx.get_ref().leave(ALL_PIM_ROUTERS, st.ifindex);
-                }
-                tracing::info!(interface = %name, "PIM stopped");
-            }
-        }
-        let mut came_up = false;
         if self.config.interfaces.values().any(|c| c.pim.is_some()) {
             self.ensure_register_vif();
         }
-        let configured: Vec<(String, pim::config::InterfaceConfig)> = self
-            .config
-            .interfaces
-            .values()
-            .filter_map(|c| c.pim.clone().map(|p| (c.name.clone(), p)))
-            .collect();
-        for (name, cfg) in configured {
-            let Some(state) = self.ifaces.get(&name) else {
-                continue;
-            };
-            let (Some(ifindex), Some(_vif)) = (state.ifindex, state.vif) else {
-                continue;
-            };
-            let link_up = self.links.get(&ifindex).is_some_and(|l| l.is_up());
-            let addr = self.addrs.get(&ifindex).and_then(|v| v.first().copied());
-            let up = if link_up { addr } else { None };
-            let prev = self.pim_ifaces.get(&name).cloned();
-            if prev.as_ref().is_none_or(|p| p.cfg != cfg) {
-                actions.extend(
-                    self.pim
-                        .configure_interface(now, IfIndex(ifindex), cfg.clone()),
-                );
-                if prev.is_none() {
-                    tracing::info!(interface = %name, "PIM-SM enabled");
+        let now = self.now();
+        let candidates = self.protocol_candidates(ProtocolName::Pim, |c| c.pim.as_ref());
+        let transitions = self.pim_ifaces.sync(candidates);
+        let came_up = transitions
+            .iter()
+            .any(|t| matches!(t, ifaces::Transition::Up { first: true, .. }));
+        let pim_rx = self.pim_rx.get_ref();
+        let actions = ifaces::drive(
+            &mut self.pim,
+            now,
+            "PIM-SM",
+            transitions,
+            |ifindex, name, join| {
+                if join {
+                    ifaces::log_join(
+                        pim_rx.join(ALL_PIM_ROUTERS, ifindex),
+                        name,
+                        ALL_PIM_ROUTERS,
+                        "PIM (ALL-PIM-ROUTERS)",
+                    );
+                } else {
+                    let _ = pim_rx.leave(ALL_PIM_ROUTERS, ifindex);
                 }
-            }
-            let was_up = prev.as_ref().and_then(|p| p.up);
-            if was_up != up {
-                match up {
-                    Some((addr, prefix_len)) => {
-                        if was_up.is_none() {
-                            self.join_all_pim_routers(ifindex, &name);
-                        }
-                        actions.extend(self.pim.handle(
-                            now,
-                            Input::Interface(InterfaceChange::Up {
-                                ifindex: IfIndex(ifindex),
-                                name: name.clone(),
-                                addr,
-                                prefix_len,
-                            }),
-                        ));
-                    }
-                    None => {
-                        let _ = self.pim_rx.get_ref().leave(ALL_PIM_ROUTERS, ifindex);
-                        actions.extend(self.pim.handle(
-                            now,
-                            Input::Interface(InterfaceChange::Down {
-                                ifindex: IfIndex(ifindex),
-                            }),
-                        ));
-                    }
-                }
-            }
-            if was_up.is_none() && up.is_some() {
-                came_up = true;
-            }
-            self.pim_ifaces.insert(name, PimIface { ifindex, cfg, up });
-        }
+            },
+        );
         self.apply_pim(actions);
         if came_up {
-            self.replay_membership_to_pim();
-        }
-    }
-
-    /// PIM started somewhere: give it the membership IGMP already has (static groups and
-    /// members that reported before PIM ran).
-    fn replay_membership_to_pim(&mut self) {
-        let mut list = Vec::new();
-        for (group, ifaces) in self.mrib.memberships() {
-            for (name, (mode, sources)) in ifaces {
-                if let Some(i) = self.ifaces.get(name).and_then(|s| s.ifindex) {
-                    list.push(common::Membership {
-                        ifindex: IfIndex(i),
-                        group: *group,
-                        mode: *mode,
-                        sources: sources.iter().copied().collect(),
-                    });
-                }
+            // PIM started somewhere: give it the membership IGMP already has (static
+            // groups and members that reported before PIM ran).
+            for m in self.current_memberships() {
+                self.pim_membership(m);
             }
-        }
-        for m in list {
-            self.pim_membership(m);
-        }
-    }
-
-    fn join_all_pim_routers(&mut self, ifindex: u32, name: &str) {
-        match self.pim_rx.get_ref().join(ALL_PIM_ROUTERS, ifindex) {
-            // EADDRINUSE: already joined (the interface came back).
-            Err(e) if e.raw_os_error() != Some(libc::EADDRINUSE) => {
-                tracing::error!(interface = %name, "joining ALL-PIM-ROUTERS: {e}");
-            }
-            _ => {}
         }
     }
 
@@ -171,11 +82,7 @@ impl Daemon {
         if h.protocol != PROTO_PIM {
             return;
         }
-        if !self
-            .pim_ifaces
-            .values()
-            .any(|i| i.ifindex == ifindex && i.up.is_some())
-        {
+        if !self.pim_ifaces.is_up(ifindex) {
             self.counters.pim_not_enabled += 1;
             return;
         }
@@ -271,34 +178,36 @@ impl Daemon {
         if !self.pim_active() {
             return;
         }
+        let inputs = self.mfc_stats_inputs("PIM");
+        let now = self.now();
+        let mut actions = Vec::new();
+        for input in inputs {
+            actions.extend(self.pim.handle(now, input));
+        }
+        self.apply_pim(actions);
+    }
+
+    /// The kernel's counters of every resolved (S,G) entry, as protocol inputs; `who`
+    /// names the protocol in the log when the dump fails.
+    pub(super) fn mfc_stats_inputs(&mut self, who: &str) -> Vec<Input<'static>> {
         let dump = match self.rtnl.mfc_dump(self.table) {
             Ok(d) => d,
             Err(e) => {
-                tracing::debug!("reading MFC counters for PIM: {e}");
-                return;
+                tracing::debug!("reading MFC counters for {who}: {e}");
+                return Vec::new();
             }
         };
-        let now = self.now();
-        let mut actions = Vec::new();
-        for e in dump
-            .iter()
+        dump.iter()
             .filter(|e| !e.unresolved && !e.source.is_unspecified())
-        {
-            actions.extend(
-                self.pim.handle(
-                    now,
-                    Input::MfcStats {
-                        key: common::RouteKey::sg(e.source, e.group),
-                        packets: e.packets,
-                        bytes: e.bytes,
-                        idle: e
-                            .last_use_centisecs
-                            .map(|c| std::time::Duration::from_millis(c * 10)),
-                    },
-                ),
-            );
-        }
-        self.apply_pim(actions);
+            .map(|e| Input::MfcStats {
+                key: common::RouteKey::sg(e.source, e.group),
+                packets: e.packets,
+                bytes: e.bytes,
+                idle: e
+                    .last_use_centisecs
+                    .map(|c| std::time::Duration::from_millis(c * 10)),
+            })
+            .collect()
     }
 
     /// The reverse path towards `target` in PIM's terms.
@@ -339,7 +248,7 @@ impl Daemon {
     /// True if the router runs PIM on any interface: then PIM, not IGMP alone, decides
     /// what is forwarded.
     pub(super) fn pim_active(&self) -> bool {
-        self.pim_ifaces.values().any(|i| i.up.is_some())
+        self.pim_ifaces.any_up()
     }
 
     pub(super) fn apply_pim(&mut self, actions: Vec<Action>) {
@@ -364,13 +273,9 @@ impl Daemon {
                     router_alert,
                     payload,
                 } => {
-                    let src = self
-                        .pim_ifaces
-                        .values()
-                        .find(|i| i.ifindex == ifindex.0)
-                        .and_then(|i| i.up)
-                        .map(|(a, _)| a);
-                    let Some(src) = src else { continue };
+                    let Some(src) = self.pim_ifaces.addr(ifindex.0) else {
+                        continue;
+                    };
                     let packet = ipv4::build(src, dst, PROTO_PIM, ttl, router_alert, &payload);
                     match self.pim_tx.send(ifindex.0, dst, &packet) {
                         Ok(()) => self.counters.pim_sent += 1,
@@ -395,11 +300,14 @@ impl Daemon {
                     let iif = f.iif.and_then(|i| name(self, i));
                     let oifs = f.oifs.iter().filter_map(|i| name(self, *i)).collect();
                     tracing::debug!(key = %f.key, ?iif, ?oifs, "PIM forwarding");
-                    changed.extend(self.mrib.set_protocol(f.key, iif, oifs));
+                    changed.extend(
+                        self.mrib
+                            .set_protocol(RoutingProtocol::Pim, f.key, iif, oifs),
+                    );
                 }
                 Action::Unforward(key) => {
                     tracing::debug!(%key, "PIM forwarding removed");
-                    changed.extend(self.mrib.clear_protocol(key));
+                    changed.extend(self.mrib.clear_protocol(RoutingProtocol::Pim, key));
                 }
                 // PIM does not produce membership.
                 Action::Membership(_) => {}

@@ -62,6 +62,24 @@ enum ShowCmd {
         #[arg(value_enum, default_value = "interfaces")]
         what: PimWhat,
     },
+    /// DVMRP state: interfaces, neighbours, routes, or the forwarding cache with prunes.
+    Dvmrp {
+        #[arg(value_enum, default_value = "interfaces")]
+        what: DvmrpWhat,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum DvmrpWhat {
+    /// Per interface: address, metric, Generation ID, timers, counters.
+    Interfaces,
+    /// Neighbours: one-way/two-way, Generation ID, version, capabilities, expiry.
+    Neighbors,
+    /// The route table: metric, upstream interface and neighbour, hold-down, dependents.
+    Routes,
+    /// The forwarding cache: upstream, outgoing interfaces, prunes sent and received,
+    /// pending grafts.
+    Prunes,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -99,6 +117,7 @@ fn main() -> ExitCode {
                 ShowCmd::Tunnels => Show::Tunnels,
                 ShowCmd::Igmp { .. } => Show::Igmp,
                 ShowCmd::Pim { .. } => Show::Pim,
+                ShowCmd::Dvmrp { .. } => Show::Dvmrp,
             },
         },
         Cmd::Reload => Request::Reload,
@@ -186,6 +205,12 @@ impl Args {
                     what: PimWhat::Assert,
                 } => "pim-assert",
                 ShowCmd::Pim { what: PimWhat::Rp } => "pim-rp",
+                ShowCmd::Dvmrp { what } => match what {
+                    DvmrpWhat::Interfaces => "dvmrp-interfaces",
+                    DvmrpWhat::Neighbors => "dvmrp-neighbors",
+                    DvmrpWhat::Routes => "dvmrp-routes",
+                    DvmrpWhat::Prunes => "dvmrp-prunes",
+                },
             },
             Cmd::Reload => "reload",
             Cmd::LogLevel { .. } => "log-level",

@@ -1,0 +1,291 @@
+//! DVMRP in the shell: which interfaces run it, its messages in (IGMP type 0x13 on the
+//! mroute socket) and out (IGMP packets from the interface's address), IGMP membership,
+//! kernel upcalls and counters for DVMRP, and DVMRP's forwarding intents into the MRIB.
+//! The protocol itself is the sans-IO `dvmrp` crate.
+//!
+//! * Receiving: DVMRP shares IP protocol 2 with IGMP, so its messages arrive on the mroute
+//!   socket with the IGMP traffic and are told apart by the IGMP type (0x13). The mroute
+//!   socket joins All-DVMRP-Routers (224.0.0.4) on every interface that runs DVMRP;
+//!   unicast messages to our address arrive on the same socket.
+//! * Sending: an IGMP packet (protocol 2) with the interface's address as source, TTL and
+//!   Router Alert as DVMRP asks, out of that interface for a multicast destination and
+//!   routed by the kernel for a unicast one.
+//! * DVMRP has its own routing table, so it never asks the shell for the reverse path
+//!   ([`Action::WatchRpf`] is ignored).
+//! * A change of the router-wide `[dvmrp]` table on reload replaces the instance (the
+//!   crate has no way to change it in place): neighbours see a new Generation ID and
+//!   exchange their tables again within a few seconds; what the old instance wanted
+//!   forwarded is withdrawn from the MRIB. Interface changes only touch their interface.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+use common::{Action, IfIndex, Input, Protocol, RxPacket};
+
+use super::{Daemon, fresh_seed, ifaces};
+use crate::config::ProtocolName;
+use crate::ipv4;
+use crate::mrib::RoutingProtocol;
+
+/// All-DVMRP-Routers (draft-ietf-idmr-dvmrp-v3-11 section 3.2).
+const ALL_DVMRP_ROUTERS: Ipv4Addr = dvmrp::packet::ALL_DVMRP_ROUTERS;
+
+impl Daemon {
+    /// Bring the DVMRP instance in line with configuration and interface state: a DVMRP
+    /// interface runs while it has a VIF, its link is up and it has an IPv4 address.
+    pub(super) fn sync_dvmrp(&mut self) {
+        let now = self.now();
+        let candidates = self.protocol_candidates(ProtocolName::Dvmrp, |c| c.dvmrp.as_ref());
+        let transitions = self.dvmrp_ifaces.sync(candidates);
+        let came_up = transitions
+            .iter()
+            .any(|t| matches!(t, ifaces::Transition::Up { first: true, .. }));
+        let mroute = self.mroute.get_ref();
+        let actions = ifaces::drive(
+            &mut self.dvmrp,
+            now,
+            "DVMRP",
+            transitions,
+            |ifindex, name, join| {
+                if join {
+                    ifaces::log_join(
+                        mroute.join(ALL_DVMRP_ROUTERS, ifindex),
+                        name,
+                        ALL_DVMRP_ROUTERS,
+                        "DVMRP (All-DVMRP-Routers)",
+                    );
+                } else {
+                    let _ = mroute.leave(ALL_DVMRP_ROUTERS, ifindex);
+                }
+            },
+        );
+        self.apply_dvmrp(actions);
+        if came_up {
+            // DVMRP started somewhere: give it the membership IGMP already has.
+            for m in self.current_memberships() {
+                self.dvmrp_membership(m);
+            }
+        }
+    }
+
+    /// The router-wide configuration changed: replace the instance (see the module
+    /// documentation). The caller syncs the interfaces afterwards, which starts them on
+    /// the new instance.
+    pub(super) fn restart_dvmrp(&mut self, config: dvmrp::config::Config) {
+        tracing::info!(
+            "[dvmrp] changed: restarting DVMRP (neighbours see a new Generation ID and \
+             relearn the routes)"
+        );
+        let now = self.now();
+        let mut actions = Vec::new();
+        for ifindex in self.dvmrp_ifaces.ifindexes() {
+            if self.dvmrp_ifaces.is_up(ifindex) {
+                let _ = self.mroute.get_ref().leave(ALL_DVMRP_ROUTERS, ifindex);
+            }
+            actions.extend(self.dvmrp.remove_interface(now, IfIndex(ifindex)));
+        }
+        self.apply_dvmrp(actions);
+        let changed = self.mrib.clear_all_protocol(RoutingProtocol::Dvmrp);
+        for k in changed {
+            self.sync_key(k);
+        }
+        self.dvmrp_ifaces.clear();
+        self.dvmrp = dvmrp::Dvmrp::new(config, fresh_seed());
+    }
+
+    /// A DVMRP message (IGMP type 0x13; `payload` starts at the IGMP header) arrived on
+    /// `ifindex`.
+    pub(super) fn on_dvmrp_packet(&mut self, h: &ipv4::Header, payload: &[u8], ifindex: u32) {
+        self.counters.dvmrp_packets += 1;
+        // A tunnel peer's messages arrive by unicast on whatever interface routes them:
+        // they belong to the tunnel.
+        let ifindex = self.tunnel_of(h.src, h.dst).unwrap_or(ifindex);
+        if !self.dvmrp_ifaces.is_up(ifindex) {
+            self.counters.dvmrp_not_enabled += 1;
+            return;
+        }
+        let now = self.now();
+        let actions = self.dvmrp.handle(
+            now,
+            Input::Packet(RxPacket {
+                ifindex: IfIndex(ifindex),
+                src: h.src,
+                dst: h.dst,
+                ttl: h.ttl,
+                router_alert: h.router_alert,
+                payload,
+            }),
+        );
+        self.apply_dvmrp(actions);
+    }
+
+    /// The ifindex of the tunnel whose `remote` is `src` and `local` is `dst`.
+    fn tunnel_of(&self, src: Ipv4Addr, dst: Ipv4Addr) -> Option<u32> {
+        self.config
+            .interfaces
+            .values()
+            .filter(|c| {
+                c.tunnel
+                    .as_ref()
+                    .is_some_and(|t| t.remote == src && t.local == dst)
+            })
+            .find_map(|c| self.ifaces.get(&c.name).and_then(|s| s.ifindex))
+    }
+
+    pub(super) fn dvmrp_timeout(&mut self) {
+        let now = self.now();
+        let actions = self.dvmrp.on_timeout(now);
+        self.apply_dvmrp(actions);
+    }
+
+    /// A kernel upcall for DVMRP (NOCACHE: a new source; WRONGVIF: traffic on an
+    /// outgoing interface).
+    pub(super) fn dvmrp_upcall(
+        &mut self,
+        kind: common::proto::UpcallKind,
+        ifindex: u32,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+    ) {
+        let now = self.now();
+        let actions = self.dvmrp.handle(
+            now,
+            Input::Upcall {
+                kind,
+                ifindex: IfIndex(ifindex),
+                key: common::RouteKey::sg(source, group),
+                packet: &[],
+            },
+        );
+        self.apply_dvmrp(actions);
+    }
+
+    /// Give DVMRP the kernel's counters of every entry (traffic keeps its forwarding
+    /// cache entries and prunes alive).
+    pub(super) fn dvmrp_stats(&mut self) {
+        if !self.dvmrp_active() {
+            return;
+        }
+        let inputs = self.mfc_stats_inputs("DVMRP");
+        let now = self.now();
+        let mut actions = Vec::new();
+        for input in inputs {
+            actions.extend(self.dvmrp.handle(now, input));
+        }
+        self.apply_dvmrp(actions);
+    }
+
+    /// IGMP membership tells DVMRP where local receivers are (leaf pruning, grafts).
+    pub(super) fn dvmrp_membership(&mut self, m: common::Membership) {
+        let now = self.now();
+        let actions = self.dvmrp.handle(now, Input::Membership(m));
+        self.apply_dvmrp(actions);
+    }
+
+    /// True if the router runs DVMRP on any interface: then DVMRP, not IGMP alone,
+    /// decides what is forwarded.
+    pub(super) fn dvmrp_active(&self) -> bool {
+        self.dvmrp_ifaces.any_up()
+    }
+
+    /// Carry out DVMRP's actions.
+    pub(super) fn apply_dvmrp(&mut self, actions: Vec<Action>) {
+        let mut changed = BTreeSet::new();
+        for a in actions {
+            match a {
+                Action::Send {
+                    ifindex,
+                    dst,
+                    ttl,
+                    router_alert,
+                    payload,
+                } => {
+                    // Gone between the decision and now (it stopped in the same call).
+                    let Some(src) = self.dvmrp_ifaces.addr(ifindex.0) else {
+                        continue;
+                    };
+                    let packet =
+                        ipv4::build(src, dst, ipv4::PROTO_IGMP, ttl, router_alert, &payload);
+                    match self.igmp_tx.send(ifindex.0, dst, &packet) {
+                        Ok(()) => self.counters.dvmrp_sent += 1,
+                        Err(e) => {
+                            self.counters.dvmrp_send_errors += 1;
+                            tracing::warn!("sending DVMRP to {dst} on ifindex {}: {e}", ifindex.0);
+                        }
+                    }
+                }
+                Action::Event(e) => tracing::info!("dvmrp: {}: {}", e.what, e.detail),
+                Action::Forward(f) => {
+                    let name = |d: &Daemon, i: IfIndex| d.name_by_ifindex(i.0).map(str::to_owned);
+                    let iif = f.iif.and_then(|i| name(self, i));
+                    let oifs = f.oifs.iter().filter_map(|i| name(self, *i)).collect();
+                    tracing::debug!(key = %f.key, ?iif, ?oifs, "DVMRP forwarding");
+                    changed.extend(self.mrib.set_protocol(
+                        RoutingProtocol::Dvmrp,
+                        f.key,
+                        iif,
+                        oifs,
+                    ));
+                }
+                Action::Unforward(key) => {
+                    tracing::debug!(%key, "DVMRP forwarding removed");
+                    changed.extend(self.mrib.clear_protocol(RoutingProtocol::Dvmrp, key));
+                }
+                // DVMRP routes by its own table; it produces no membership.
+                Action::WatchRpf(_) | Action::UnwatchRpf(_) | Action::Membership(_) => {}
+            }
+        }
+        for k in changed {
+            self.sync_key(k);
+        }
+    }
+
+    /// `show dvmrp`: the snapshot, with interface names next to the interface indexes.
+    pub(super) fn show_dvmrp(&self) -> serde_json::Result<serde_json::Value> {
+        let mut v = serde_json::to_value(self.dvmrp.snapshot_at(self.now()))?;
+        self.name_ifindexes(&mut v);
+        Ok(serde_json::json!({ "dvmrp": v }))
+    }
+
+    /// Add interface names to a snapshot: `"name"` to every object with an `"ifindex"`
+    /// (where it has no name yet), `"upstream_interface_name"` next to
+    /// `"upstream_interface"`, and `"outgoing_names"` next to `"outgoing"`.
+    fn name_ifindexes(&self, v: &mut serde_json::Value) {
+        use serde_json::{Value, json};
+        let name = |x: &Value| {
+            x.as_u64()
+                .and_then(|i| u32::try_from(i).ok())
+                .and_then(|i| self.name_by_ifindex(i))
+                .map(str::to_owned)
+        };
+        match v {
+            Value::Object(obj) => {
+                let mut add = Vec::new();
+                if let Some(n) = obj.get("ifindex").and_then(name)
+                    && obj.get("name").is_none_or(Value::is_null)
+                {
+                    add.push(("name", json!(n)));
+                }
+                if let Some(up) = obj.get("upstream_interface") {
+                    add.push(("upstream_interface_name", json!(name(up))));
+                }
+                if let Some(Value::Array(out)) = obj.get("outgoing") {
+                    let names: Vec<Option<String>> = out.iter().map(name).collect();
+                    add.push(("outgoing_names", json!(names)));
+                }
+                for (k, x) in add {
+                    obj.insert(k.to_owned(), x);
+                }
+                for x in obj.values_mut() {
+                    self.name_ifindexes(x);
+                }
+            }
+            Value::Array(list) => {
+                for x in list {
+                    self.name_ifindexes(x);
+                }
+            }
+            _ => {}
+        }
+    }
+}
