@@ -1,0 +1,364 @@
+//! DVMRP forwarding with real `mrouterd` routers, the kernel dataplane and real traffic:
+//! flood and prune, graft, prune lifetime expiry, the designated forwarder on a LAN, and
+//! re-convergence on a ring after a link failure. The tunnel case is in
+//! `dvmrp_tunnel.rs`.
+//!
+//! Timers are shortened (probes every second, reports every 2 s, routes expire after 5 s)
+//! so that each test takes seconds, not minutes; the protocol is the same.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use testbed::counters::GroupCounter;
+use testbed::traffic::{net, recv, report, send, wait_sender};
+use testbed::{Net, wait_until};
+
+const DVMRP: &str = "dvmrp = { probe_interval = 1, neighbor_timeout = 3.5, report_interval = 2, \
+                     route_expiration = 5, hold_down = 4, garbage_collection = 9 }";
+const IGMP: &str = "igmp = { query_interval = 2, query_response_interval = 1, \
+                    last_member_query_interval = 0.2 }";
+const G: &str = "239.5.5.5";
+
+/// A router section: `ifaces` lists (interface, runs IGMP too).
+fn router(name: &str, global: &str, ifaces: &[(&str, bool)]) -> String {
+    let list: Vec<String> = ifaces
+        .iter()
+        .map(|(i, igmp)| {
+            if *igmp {
+                format!("{{ name = \"{i}\", protocols = [\"igmp\", \"dvmrp\"], {DVMRP}, {IGMP} }}")
+            } else {
+                format!("{{ name = \"{i}\", protocols = [\"dvmrp\"], {DVMRP} }}")
+            }
+        })
+        .collect();
+    format!(
+        "[[router]]\nname = \"{name}\"\n[router.mrouterd]\ndvmrp = {{ min_flash_update_interval = 1{global} }}\ninterface = [ {} ]\n",
+        list.join(", ")
+    )
+}
+
+fn hosts(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|h| format!("[[host]]\nname = \"{h}\"\n"))
+        .collect()
+}
+
+fn links(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(a, b)| format!("[[link]]\nnodes = [\"{a}\", \"{b}\"]\n"))
+        .collect()
+}
+
+fn dvmrp(net: &Net, r: &str) -> Value {
+    net.ctl_json(r, &["show", "dvmrp"]).unwrap()["dvmrp"].clone()
+}
+
+/// Valid routes of a router.
+fn valid_routes(net: &Net, r: &str) -> usize {
+    dvmrp(net, r)["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["state"] == "valid")
+        .count()
+}
+
+/// The route to `net_addr/len` on `r`.
+fn route(net: &Net, r: &str, network: &str) -> Option<Value> {
+    dvmrp(net, r)["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["network"] == network)
+        .cloned()
+}
+
+/// The forwarding cache entry of group `G` on `r`.
+fn cache(net: &Net, r: &str) -> Option<Value> {
+    dvmrp(net, r)["forwarding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["group"] == G)
+        .cloned()
+}
+
+/// Prunes `r` sent, over all interfaces.
+fn prunes_sent(net: &Net, r: &str) -> u64 {
+    dvmrp(net, r)["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["sent"]["prune"].as_u64().unwrap_or(0))
+        .sum()
+}
+
+/// Every router has `n` valid routes and the source's first router has a dependent
+/// downstream neighbour for the source subnet (poison reverse heard): ready to forward.
+fn converge(net: &Net, routers: &[&str], n: usize, first: &str, src_net: &str) {
+    let ok = wait_until(Duration::from_secs(20), || {
+        routers.iter().all(|r| valid_routes(net, r) == n)
+            && route(net, first, src_net)
+                .is_some_and(|r| r["dependents"].as_array().is_some_and(|d| !d.is_empty()))
+    });
+    assert!(
+        ok,
+        "DVMRP did not converge: {}",
+        routers
+            .iter()
+            .map(|r| format!("{r}: {}", dvmrp(net, r)["routes"]))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+fn sleep(secs: f64) {
+    std::thread::sleep(Duration::from_secs_f64(secs));
+}
+
+/// src -- r1 -- r2 -- r3 -- rcv3, and r2 -- rcv2.
+fn chain(global: &str) -> Net {
+    let mut t = hosts(&["src", "rcv2", "rcv3"]);
+    t += &router("r1", global, &[("eth0", true), ("eth1", false)]);
+    t += &router(
+        "r2",
+        global,
+        &[("eth0", false), ("eth1", false), ("eth2", true)],
+    );
+    t += &router("r3", global, &[("eth0", false), ("eth1", true)]);
+    t += &links(&[
+        ("src", "r1"),
+        ("r1", "r2"),
+        ("r2", "r3"),
+        ("r3", "rcv3"),
+        ("r2", "rcv2"),
+    ]);
+    let net = net(&t);
+    let src_net = net_of(&net, "src");
+    converge(&net, &["r1", "r2", "r3"], 5, "r1", &src_net);
+    net
+}
+
+/// The /24 of a node's primary address, as DVMRP names it.
+fn net_of(net: &Net, node: &str) -> String {
+    let o = net.primary_addr(node).octets();
+    format!("{}.{}.{}.0", o[0], o[1], o[2])
+}
+
+#[test]
+fn flood_then_prune_then_a_graft_brings_the_stream_within_a_second() {
+    let net = chain("");
+    let c12 = GroupCounter::install(&net, "r2", "r1", G).unwrap();
+    let c23 = GroupCounter::install(&net, "r3", "r2", G).unwrap();
+    let c_rcv2 = GroupCounter::install(&net, "rcv2", "r2", G).unwrap();
+    let c_rcv3 = GroupCounter::install(&net, "rcv3", "r3", G).unwrap();
+    let tx = send(&net, "src", G, 50, 750, &[]);
+    sleep(4.0);
+    let (a12, a23) = (c12.packets(&net).unwrap(), c23.packets(&net).unwrap());
+    assert!(a12 >= 1 && a23 >= 1, "the first packets flood: {a12} {a23}");
+    assert!(a12 < 100, "pruned within the first seconds: {a12} of ~200");
+    // No member anywhere: both links stay quiet from now on.
+    sleep(4.0);
+    assert_eq!(
+        c12.packets(&net).unwrap(),
+        a12,
+        "r1-r2 carries nothing after the prune"
+    );
+    assert_eq!(
+        c23.packets(&net).unwrap(),
+        a23,
+        "r2-r3 carries nothing after the prune"
+    );
+    assert_eq!(
+        c_rcv2.packets(&net).unwrap(),
+        0,
+        "truncated: no members on r2's leaf"
+    );
+    assert_eq!(
+        c_rcv3.packets(&net).unwrap(),
+        0,
+        "truncated: no members on r3's leaf"
+    );
+    let e3 = cache(&net, "r3").expect("r3 has a forwarding entry");
+    assert_eq!(e3["upstream_prune"]["lifetime_s"], 7200, "{e3}");
+    let e1 = cache(&net, "r1").expect("r1 has a forwarding entry");
+    assert_eq!(e1["downstream_prunes"].as_array().unwrap().len(), 1, "{e1}");
+    let human = net.ctl("r3", &["show", "dvmrp", "prunes"]).unwrap();
+    assert!(human.contains(G), "{human}");
+
+    // A member on the pruned branch: the graft travels r3 -> r2 -> r1 at once.
+    let joined = Instant::now();
+    let rx = recv(&net, "rcv3", G, 3.0, &[]);
+    let r = report(rx);
+    let first = r
+        .first_arrival_ms
+        .expect("the stream arrives after the graft");
+    eprintln!(
+        "graft: first packet {first:.1} ms after the join, {} unique",
+        r.unique
+    );
+    assert!(
+        first < 1000.0,
+        "graft latency {first} ms (joined {joined:?})"
+    );
+    assert!(r.unique >= 100, "{r:?}");
+    assert_eq!(r.duplicates, 0);
+    assert_eq!(
+        c_rcv2.packets(&net).unwrap(),
+        0,
+        "r2's leaf still has no member"
+    );
+    let e3 = cache(&net, "r3").unwrap();
+    assert!(e3["graft"].is_null(), "the graft was acknowledged: {e3}");
+    drop(tx);
+}
+
+#[test]
+fn prunes_expire_and_the_tree_refloods_and_prunes_again() {
+    let net = chain(", prune_lifetime = 4");
+    let c23 = GroupCounter::install(&net, "r3", "r2", G).unwrap();
+    let tx = send(&net, "src", G, 50, 800, &[]);
+    sleep(2.0);
+    let first = c23.packets(&net).unwrap();
+    assert!((1..60).contains(&first), "flood then prune: {first}");
+    // Sample for 12 s: every ~4 s the prunes expire, the stream floods for a moment and
+    // is pruned again.
+    let mut samples = vec![first];
+    for _ in 0..48 {
+        sleep(0.25);
+        samples.push(c23.packets(&net).unwrap());
+    }
+    let rises = samples.windows(2).filter(|w| w[1] > w[0]).count();
+    let bursts = samples
+        .windows(3)
+        .filter(|w| w[0] == w[1] && w[2] > w[1])
+        .count();
+    let total = samples.last().unwrap() - first;
+    assert!(bursts >= 2, "re-floods after each expiry: {samples:?}");
+    assert!(
+        total < 300,
+        "mostly pruned (of ~600 packets): {total}, {rises} rising samples"
+    );
+    assert!(prunes_sent(&net, "r3") >= 3, "{}", dvmrp(&net, "r3"));
+    drop(tx);
+}
+
+#[test]
+fn on_a_lan_only_the_designated_forwarder_forwards() {
+    // src -- r1 -- r2 --+-- lan1 (rcv)
+    //          `-- r3 --'
+    let mut t = hosts(&["src", "rcv"]);
+    t += &router(
+        "r1",
+        "",
+        &[("eth0", true), ("eth1", false), ("eth2", false)],
+    );
+    t += &router("r2", "", &[("eth0", false), ("eth1", true)]);
+    t += &router("r3", "", &[("eth0", false), ("eth1", true)]);
+    t += &links(&[("src", "r1"), ("r1", "r2"), ("r1", "r3")]);
+    t += "[[lan]]\nname = \"lan1\"\nnodes = [\"r2\", \"r3\", \"rcv\"]\n";
+    let net = net(&t);
+    let src_net = net_of(&net, "src");
+    converge(&net, &["r1", "r2", "r3"], 4, "r1", &src_net);
+    // Both r2 and r3 must see each other's metric on the LAN to elect.
+    sleep(3.0);
+    let rx = recv(&net, "rcv", G, 6.0, &[]);
+    let tx = send(&net, "src", G, 50, 250, &[]);
+    let r = report(rx);
+    wait_sender(tx);
+    assert_eq!(r.duplicates, 0, "one forwarder on the LAN: {r:?}");
+    assert!(r.unique >= 240, "{r:?}");
+    // The forwarder is the router with the lower address on the LAN (equal metrics).
+    let addr = |n: &str| net.addr(n, &net.iface(n, "lan1"));
+    let (df, other) = if addr("r2") < addr("r3") {
+        ("r2", "r3")
+    } else {
+        ("r3", "r2")
+    };
+    let lan_if = |r: &str| net.iface(r, "lan1");
+    let e = cache(&net, df).unwrap();
+    assert!(
+        e["outgoing_names"].to_string().contains(&lan_if(df)),
+        "{df} forwards onto the LAN: {e}"
+    );
+    let e = cache(&net, other).unwrap();
+    assert!(
+        e["outgoing"].as_array().unwrap().is_empty(),
+        "{other} does not: {e}"
+    );
+    assert!(
+        !e["upstream_prune"].is_null(),
+        "{other} pruned upstream: {e}"
+    );
+}
+
+#[test]
+fn a_ring_reconverges_around_a_failed_link_and_delivery_resumes() {
+    // r1 (src) -- r2 -- r3 (rcv) -- r4 -- r1
+    let mut t = hosts(&["src", "rcv"]);
+    t += &router(
+        "r1",
+        "",
+        &[("eth0", true), ("eth1", false), ("eth2", false)],
+    );
+    t += &router("r2", "", &[("eth0", false), ("eth1", false)]);
+    t += &router(
+        "r3",
+        "",
+        &[("eth0", false), ("eth1", false), ("eth2", true)],
+    );
+    t += &router("r4", "", &[("eth0", false), ("eth1", false)]);
+    t += &links(&[
+        ("src", "r1"),
+        ("r1", "r2"),
+        ("r1", "r4"),
+        ("r2", "r3"),
+        ("r3", "r4"),
+        ("r3", "rcv"),
+    ]);
+    let net = net(&t);
+    let src_net = net_of(&net, "src");
+    converge(&net, &["r1", "r2", "r3", "r4"], 6, "r1", &src_net);
+    let rx = recv(&net, "rcv", G, 16.0, &[]);
+    let tx = send(&net, "src", G, 50, 750, &[]);
+    sleep(4.0);
+    // Cut r3's upstream link for the source.
+    let up = route(&net, "r3", &src_net).unwrap()["upstream_neighbor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let via = if up == net.addr("r2", &net.iface("r2", "r3")).to_string() {
+        "r2"
+    } else {
+        "r4"
+    };
+    let cut = Instant::now();
+    net.link_down("r3", via).unwrap();
+    let other = if via == "r2" { "r4" } else { "r2" };
+    let moved = wait_until(Duration::from_secs(10), || {
+        route(&net, "r3", &src_net).is_some_and(|r| {
+            r["upstream_neighbor"] == net.addr(other, &net.iface(other, "r3")).to_string()
+        })
+    });
+    assert!(
+        moved,
+        "r3 re-routed via {other}: {:?}",
+        route(&net, "r3", &src_net)
+    );
+    let reroute = cut.elapsed();
+    let r = report(rx);
+    wait_sender(tx);
+    // The route-expiry bound: the neighbour times out (3.5 s) or the route expires (5 s),
+    // then a flash update (1 s) makes r3 a dependent of its new upstream, which grafts.
+    let lost = 750 - r.unique.min(750);
+    eprintln!("ring: rerouted {reroute:?} after the cut, {lost} of 750 packets lost");
+    assert!(
+        lost <= 50 * 8,
+        "lost {lost} packets (rerouted after {reroute:?}): {r:?}"
+    );
+    let last = r.sources.values().map(|s| s.last_seq).max().unwrap_or(0);
+    assert!(last >= 740, "delivery resumed to the end: {r:?}");
+    assert_eq!(r.duplicates, 0);
+}
