@@ -671,7 +671,12 @@ impl Dvmrp {
         iface.next_probe = Some(now + cfg.probe_interval);
         let jitter = self.rng.delay(cfg.report_interval / 4);
         iface.next_report = Some(now + cfg.report_interval.saturating_sub(jitter));
-        // The interface's subnet is directly connected (2.2).
+        self.send_probe(now, ifindex, out);
+        // The interface's subnet is directly connected (2.2); a tunnel has none (its
+        // endpoint address belongs to another interface's subnet).
+        if cfg.tunnel_peer.is_some() {
+            return;
+        }
         let key = key_of(link.addr, link.prefix_len);
         let metric = cfg.effective_metric();
         match self.routes.get_mut(&key) {
@@ -689,7 +694,6 @@ impl Dvmrp {
                     .insert(key, Route::local(Origin::Connected(ifindex), metric, now));
             }
         }
-        self.send_probe(now, ifindex, out);
     }
 
     /// Stop DVMRP on an interface: neighbours lost (3.2.4), the subnet into hold-down.

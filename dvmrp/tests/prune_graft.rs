@@ -348,6 +348,10 @@ fn a_tunnel_speaks_unicast_to_its_peer() {
         .expect("learned over the tunnel");
     assert_eq!(b.metric, 2);
     assert_eq!(b.upstream_neighbor, Some(a("198.51.100.1")));
+    // A tunnel has no subnet of its own to announce (its endpoints belong to the
+    // physical interfaces' subnets).
+    assert!(net.routers[0].route("198.51.100.1", 32).is_none());
+    assert!(net.routers[0].route("192.0.2.1", 32).is_none());
     // A multicast Probe on a tunnel is not for us.
     net.probe_from(0, 9, a("198.51.100.1"), 7, &[]);
     assert_eq!(

@@ -52,6 +52,10 @@
 //! [router.mrouterd]
 //! route = [ { source = "10.0.1.1", group = "239.1.1.1", input = "eth0", outputs = ["eth1"] } ]
 //!
+//! [[router]]
+//! name = "mid"
+//! multicast = false         # a unicast-only router: never runs mrouterd (default true)
+//!
 //! [[link]]                  # point-to-point veth pair
 //! nodes = ["src", "r1"]
 //! # optional: subnet = "10.9.0.0/24", addrs = ["10.9.0.5/24", "10.9.0.1/24"],
@@ -131,3 +135,5 @@ pub use topology::{NodeKind, Plan, Topology};
 pub const DEMO_TOPOLOGY: &str = include_str!("../examples/demo.toml");
 /// The topology of `testbed demo --protocol pim` (the default demo).
 pub const DEMO_PIM_TOPOLOGY: &str = include_str!("../examples/demo-pim.toml");
+/// The topology of `testbed demo --protocol dvmrp`: two DVMRP islands joined by a tunnel.
+pub const DEMO_DVMRP_TOPOLOGY: &str = include_str!("../examples/demo-dvmrp.toml");

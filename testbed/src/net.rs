@@ -208,7 +208,7 @@ impl Net {
         net.wait_operational(&namespaces)?;
         net.write_generated_configs()?;
         if net.plan.options.start_routers {
-            let routers: Vec<String> = net.routers().map(str::to_string).collect();
+            let routers: Vec<String> = net.multicast_routers().map(str::to_string).collect();
             net.start_routers(&routers)?;
         }
         Ok(net)
@@ -447,6 +447,15 @@ impl Net {
             .nodes
             .iter()
             .filter(|n| n.kind == NodeKind::Router)
+            .map(|n| n.name.as_str())
+    }
+
+    /// Routers that run mrouterd (not `multicast = false`), in file order.
+    pub fn multicast_routers(&self) -> impl Iterator<Item = &str> {
+        self.plan
+            .nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Router && n.multicast)
             .map(|n| n.name.as_str())
     }
 

@@ -98,6 +98,14 @@ pub struct RouterSpec {
     /// An overlay deep-merged over the generated config.
     #[serde(default)]
     pub mrouterd: Option<toml::Table>,
+    /// false: a unicast-only router (IP forwarding, static routes) that never runs
+    /// mrouterd, such as the multicast-ignorant middle of an MBone tunnel. Default true.
+    #[serde(default = "yes")]
+    pub multicast: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// `[[link]]`: a veth pair between two nodes.
@@ -190,6 +198,8 @@ pub struct PlanNode {
     pub routes: Vec<Route>,
     /// Routers only.
     pub config: Option<ConfigSource>,
+    /// Routers only: runs mrouterd (false for a unicast-only router).
+    pub multicast: bool,
 }
 
 impl PlanNode {
@@ -477,6 +487,7 @@ impl Topology {
                 ifaces: ifaces.remove(h.name.as_str()).unwrap_or_default(),
                 routes: Vec::new(),
                 config: None,
+                multicast: false,
             });
         }
         for r in &self.router {
@@ -488,6 +499,11 @@ impl Topology {
             ensure!(
                 sources.iter().filter(|b| **b).count() <= 1,
                 "router {}: use at most one of config_file, config and mrouterd",
+                r.name
+            );
+            ensure!(
+                r.multicast || !sources.iter().any(|b| *b),
+                "router {}: `multicast = false` runs no mrouterd, so it takes no config",
                 r.name
             );
             let config = if let Some(file) = &r.config_file {
@@ -511,6 +527,7 @@ impl Topology {
                 ifaces: ifaces.remove(r.name.as_str()).unwrap_or_default(),
                 routes: Vec::new(),
                 config: Some(config),
+                multicast: r.multicast,
             });
         }
 

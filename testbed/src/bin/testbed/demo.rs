@@ -1,5 +1,6 @@
-//! `testbed demo`: static multicast forwarding over the built-in topology
-//! (`examples/demo.toml`), with live per-receiver progress.
+//! `testbed demo`: multicast over a built-in topology with live per-receiver progress:
+//! PIM-SM (`examples/demo-pim.toml`), static routes (`examples/demo.toml`) or DVMRP islands
+//! joined by a tunnel (`examples/demo-dvmrp.toml`).
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -73,8 +74,82 @@ fn first_arrival(progress: &Value) -> Option<f64> {
         .reduce(f64::min)
 }
 
+/// What DVMRP did: routes over the tunnel, the tunnel's counters, and the prunes.
+fn dvmrp_story(net: &Net) {
+    let tunnels = |r: &str| -> Value {
+        net.ctl_json(r, &["show", "tunnels"])
+            .map(|v| v["tunnels"][0].clone())
+            .unwrap_or(Value::Null)
+    };
+    let (a2, b1) = (tunnels("a2"), tunnels("b1"));
+    let a3_pruned = net
+        .ctl_json("a1", &["show", "dvmrp"])
+        .map(|v| v["dvmrp"]["forwarding"].to_string().contains("10.0.3.2"))
+        .unwrap_or(false);
+    println!(
+        "\nDVMRP over the MBone tunnel a2 ({}) <-> b1 ({}), {} dataplane ({}): a2 encapsulated \
+         {} packets, b1 decapsulated {}; mid, which runs no multicast routing, only forwarded \
+         IP-in-IP. {}",
+        a2["local"].as_str().unwrap_or("?"),
+        b1["local"].as_str().unwrap_or("?"),
+        a2["mode"].as_str().unwrap_or("?"),
+        a2["mode_reason"].as_str().unwrap_or(""),
+        u(&a2["counters"], "encap_packets"),
+        u(&b1["counters"], "decap_packets"),
+        if a3_pruned {
+            "a3 has no receivers: it pruned itself off after the first packet (a1's prunes below)."
+        } else {
+            "a3 has no receivers, yet a1 holds no prune from it (see below)."
+        }
+    );
+    for (r, what) in [("b2", "routes"), ("a1", "prunes"), ("b1", "neighbors")] {
+        println!("\n{r}: mrouterctl show dvmrp {what}");
+        match net.ctl(r, &["show", "dvmrp", what]) {
+            Ok(out) => print!("{out}"),
+            Err(e) => println!("  error: {e:#}"),
+        }
+    }
+    println!("\na2: mrouterctl show tunnels");
+    match net.ctl("a2", &["show", "tunnels"]) {
+        Ok(out) => print!("{out}"),
+        Err(e) => println!("  error: {e:#}"),
+    }
+}
+
+/// Wait until DVMRP has carried the source's subnet across the tunnel to b2 and every
+/// router on the way knows who depends on it downstream (poison reverse heard), so that
+/// the first packets flood the whole tree.
+fn wait_for_dvmrp(net: &Net) -> Result<()> {
+    let routes = |r: &str| -> Vec<Value> {
+        net.ctl_json(r, &["show", "dvmrp"])
+            .ok()
+            .and_then(|v| v["dvmrp"]["routes"].as_array().cloned())
+            .unwrap_or_default()
+    };
+    let src_net = |v: &Value| v["network"] == "10.0.1.0" && v["state"] == "valid";
+    let t = Instant::now();
+    ensure!(
+        testbed::wait_until(Duration::from_secs(20), || {
+            let depended_on = |r: &str| {
+                routes(r).iter().any(|v| {
+                    src_net(v) && v["dependents"].as_array().is_some_and(|d| !d.is_empty())
+                })
+            };
+            routes("b2").iter().any(src_net) && ["a1", "a2", "b1"].into_iter().all(depended_on)
+        }),
+        "DVMRP routes did not cross the tunnel"
+    );
+    println!(
+        "DVMRP neighbours up and routes exchanged across the tunnel after {:.1} s: b2 reaches \
+         the source's subnet 10.0.1.0/24 through b1 and the tunnel",
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 pub fn run(duration: u32, rate: u32, protocol: &str) -> Result<ExitCode> {
     let pim = protocol == "pim";
+    let dvmrp = protocol == "dvmrp";
     ensure!(duration > 0, "--duration must be at least 1");
     ensure!(rate > 0, "--rate must be at least 1");
     let mcast = testbed::bin_path("mcast")?;
@@ -84,10 +159,10 @@ pub fn run(duration: u32, rate: u32, protocol: &str) -> Result<ExitCode> {
     testbed::install_interrupt_handler();
 
     let t0 = Instant::now();
-    let net = Net::from_toml(if pim {
-        testbed::DEMO_PIM_TOPOLOGY
-    } else {
-        testbed::DEMO_TOPOLOGY
+    let net = Net::from_toml(match protocol {
+        "pim" => testbed::DEMO_PIM_TOPOLOGY,
+        "dvmrp" => testbed::DEMO_DVMRP_TOPOLOGY,
+        _ => testbed::DEMO_TOPOLOGY,
     })?;
     print!("{}", net.state("demo").summary());
     println!(
@@ -100,7 +175,10 @@ pub fn run(duration: u32, rate: u32, protocol: &str) -> Result<ExitCode> {
     if pim {
         wait_for_pim(&net)?;
     }
-    let code = traffic(&net, &mcast, duration, rate, pim)?;
+    if dvmrp {
+        wait_for_dvmrp(&net)?;
+    }
+    let code = traffic(&net, &mcast, duration, rate, protocol)?;
     let t1 = Instant::now();
     drop(net);
     println!("torn down in {:.0} ms", t1.elapsed().as_secs_f64() * 1000.0);
@@ -136,7 +214,7 @@ fn wait_for_pim(net: &Net) -> Result<()> {
     Ok(())
 }
 
-fn traffic(net: &Net, mcast: &str, duration: u32, rate: u32, pim: bool) -> Result<ExitCode> {
+fn traffic(net: &Net, mcast: &str, duration: u32, rate: u32, protocol: &str) -> Result<ExitCode> {
     let recv_secs = (duration + EXTRA_SECS).to_string();
     let (tx, rx) = mpsc::channel::<(usize, Value)>();
     let mut receivers: Vec<Proc> = Vec::new();
@@ -305,11 +383,13 @@ fn traffic(net: &Net, mcast: &str, duration: u32, rate: u32, pim: bool) -> Resul
         p.kill();
     }
 
-    if pim {
-        pim_story(net);
+    match protocol {
+        "pim" => pim_story(net),
+        "dvmrp" => dvmrp_story(net),
+        _ => {}
     }
     // The routers' forwarding caches.
-    for r in net.routers() {
+    for r in net.multicast_routers() {
         println!("\n{r}: mrouterctl show mfc");
         match net.ctl(r, &["show", "mfc"]) {
             Ok(out) => print!("{out}"),

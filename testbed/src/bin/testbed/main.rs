@@ -72,12 +72,14 @@ enum Cmd {
     /// With PIM-SM (the default, examples/demo-pim.toml): receivers join with IGMP, (*,G)
     /// Joins go to the RP r2, the first packets reach it as Registers from r1, then r2
     /// joins the source tree and stops the Registers. With `--protocol static`
-    /// (examples/demo.toml): static (S,G) routes. Prints each receiver's progress every
+    /// (examples/demo.toml): static (S,G) routes. With `--protocol dvmrp`
+    /// (examples/demo-dvmrp.toml): two DVMRP islands joined by an IP-in-IP tunnel across a
+    /// unicast-only router, receivers on the far island. Prints each receiver's progress every
     /// second, then a table per receiver and the routers' state, and removes everything
     /// (also on Ctrl-C). Exits non-zero if a receiver got nothing.
     Demo {
-        /// How the routers learn what to forward: "pim" or "static".
-        #[arg(long, default_value = "pim", value_parser = ["pim", "static"])]
+        /// How the routers learn what to forward: "pim", "dvmrp" or "static".
+        #[arg(long, default_value = "pim", value_parser = ["pim", "dvmrp", "static"])]
         protocol: String,
         /// Seconds of traffic.
         #[arg(long, default_value_t = 10)]
