@@ -366,6 +366,55 @@ impl Dvmrp {
         &self.config
     }
 
+    /// Replace the router-wide configuration in place (a reload): neighbours, routes and
+    /// the forwarding cache stay. New extra routes are originated, removed ones go into
+    /// hold-down (advertised with metric infinity, 3.4.8) like any withdrawn route, a new
+    /// `extra_route_metric` is announced; all in one flash update. The timers apply from
+    /// their next use.
+    pub fn set_config(&mut self, now: Instant, config: Config) -> Vec<Action> {
+        let mut out = Vec::new();
+        self.run_timers(now, &mut out);
+        let metric = config.extra_route_metric.clamp(1, INFINITY - 1);
+        let wanted: std::collections::BTreeSet<Key> = config
+            .extra_routes
+            .iter()
+            .map(|&(n, l)| key_of(n, l))
+            .collect();
+        let hold = self
+            .interfaces
+            .values()
+            .filter_map(|i| i.cfg.as_ref().map(|c| c.hold_down))
+            .max()
+            .unwrap_or_else(|| InterfaceConfig::default().hold_down);
+        for (key, r) in &mut self.routes {
+            if r.origin == Origin::Extra && r.hold_down.is_none() {
+                if !wanted.contains(key) {
+                    r.hold(now + hold, HoldDownCause::Withdrawn);
+                } else if r.metric != metric {
+                    r.metric = metric;
+                    r.changed = true;
+                }
+            }
+        }
+        for key in wanted {
+            let keep = self.routes.get(&key).is_some_and(|r| {
+                r.origin == Origin::Extra && r.hold_down.is_none()
+                    || matches!(r.origin, Origin::Connected(_)) && r.hold_down.is_none()
+            });
+            if !keep {
+                let mut r = Route::local(Origin::Extra, metric, now);
+                if let Some(old) = self.routes.remove(&key) {
+                    r.dependents = old.dependents;
+                    r.reported = old.reported;
+                }
+                self.routes.insert(key, r);
+            }
+        }
+        self.config = config;
+        self.finish(now, &mut out);
+        out
+    }
+
     /// Enable DVMRP on an interface or replace its configuration. If the interface is up
     /// (see [`InterfaceChange::Up`]) it starts at once: first Probe, its subnet originated.
     /// A new metric changes the metric of the interface's subnet (flash update) and applies

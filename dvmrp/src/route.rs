@@ -32,6 +32,8 @@ pub enum HoldDownCause {
     NeighborLost,
     /// The interface of a directly connected subnet went down.
     InterfaceDown,
+    /// A configured extra route was removed from the configuration.
+    Withdrawn,
 }
 
 /// Hold-down state (3.4.8): the route is advertised with metric infinity until `until`.

@@ -415,24 +415,6 @@ impl Mrib {
         self.register_vif = name;
     }
 
-    /// Remove every intent of `protocol` (its instance was replaced). Returns the
-    /// entries that changed.
-    pub fn clear_all_protocol(&mut self, protocol: RoutingProtocol) -> BTreeSet<SgKey> {
-        self.protocol_star.retain(|_, s| s.protocol != protocol);
-        let keys: BTreeSet<SgKey> = self
-            .entries
-            .iter()
-            .filter(|(_, e)| {
-                matches!(e.origin, Origin::Protocol(p) | Origin::ProtocolStarG(p) if p == protocol)
-            })
-            .map(|(k, _)| *k)
-            .collect();
-        for k in &keys {
-            self.entries.remove(k);
-        }
-        keys
-    }
-
     /// Routing protocol (*,G) intents, for `show`.
     pub fn protocol_star(&self) -> &BTreeMap<Ipv4Addr, ProtocolStar> {
         &self.protocol_star
@@ -968,12 +950,6 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(m.protocol_star().len(), 1);
-        // A new DVMRP instance: everything the old one wanted goes.
-        let static_route = route(Some("10.0.0.9"), "239.1.1.1", "eth0", &["eth1"]);
-        m.set_static(&[static_route]);
-        assert_eq!(m.clear_all_protocol(DVMRP), [(s1, g), (s2, g)].into());
-        assert!(m.protocol_star().is_empty());
-        assert_eq!(m.len(), 1, "the static route stays");
     }
 
     #[test]

@@ -362,3 +362,26 @@ fn a_ring_reconverges_around_a_failed_link_and_delivery_resumes() {
     assert!(last >= 740, "delivery resumed to the end: {r:?}");
     assert_eq!(r.duplicates, 0);
 }
+
+#[test]
+fn a_reload_of_dvmrp_settings_keeps_the_stream_flowing() {
+    let net = chain("");
+    let rx = recv(&net, "rcv3", G, 6.0, &[]);
+    let tx = send(&net, "src", G, 50, 250, &[]);
+    sleep(2.0);
+    // Router-wide and per-interface settings of the middle router change under traffic.
+    let path = net.router_config_path("r2");
+    let cfg = std::fs::read_to_string(&path).unwrap();
+    assert!(cfg.contains("min_flash_update_interval = 1"), "{cfg}");
+    let cfg = cfg
+        .replace("min_flash_update_interval = 1", "min_flash_update_interval = 2")
+        .replacen("probe_interval = 1", "probe_interval = 2", 1);
+    net.write_router_config("r2", &cfg).unwrap();
+    net.ctl("r2", &["reload"]).unwrap();
+    let r = report(rx);
+    wait_sender(tx);
+    let first = r.sources.values().map(|s| s.first_seq).min().unwrap_or(0);
+    assert_eq!(r.lost, 0, "no gap across the reload: {r:?}");
+    assert!(first <= 5 && r.unique >= 245, "{r:?}");
+    assert!(!net.router_log("r3").contains("dvmrp_neighbor_restart"));
+}

@@ -12,17 +12,16 @@
 //!   routed by the kernel for a unicast one.
 //! * DVMRP has its own routing table, so it never asks the shell for the reverse path
 //!   ([`Action::WatchRpf`] is ignored).
-//! * A change of the router-wide `[dvmrp]` table on reload replaces the instance (the
-//!   crate has no way to change it in place): neighbours see a new Generation ID and
-//!   exchange their tables again within a few seconds; what the old instance wanted
-//!   forwarded is withdrawn from the MRIB. Interface changes only touch their interface.
+//! * A change of the router-wide `[dvmrp]` table on reload is applied in place
+//!   ([`dvmrp::Dvmrp::set_config`]): neighbours, routes and flows stay. Interface changes
+//!   only touch their interface.
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use common::{Action, IfIndex, Input, Protocol, RxPacket};
 
-use super::{Daemon, fresh_seed, ifaces};
+use super::{Daemon, ifaces};
 use crate::config::ProtocolName;
 use crate::ipv4;
 use crate::mrib::RoutingProtocol;
@@ -68,29 +67,13 @@ impl Daemon {
         }
     }
 
-    /// The router-wide configuration changed: replace the instance (see the module
-    /// documentation). The caller syncs the interfaces afterwards, which starts them on
-    /// the new instance.
-    pub(super) fn restart_dvmrp(&mut self, config: dvmrp::config::Config) {
-        tracing::info!(
-            "[dvmrp] changed: restarting DVMRP (neighbours see a new Generation ID and \
-             relearn the routes)"
-        );
+    /// The router-wide configuration changed (reload): applied in place, so neighbours,
+    /// routes and flows stay (new extra routes are announced, removed ones withdrawn).
+    pub(super) fn reconfigure_dvmrp(&mut self, config: dvmrp::config::Config) {
+        tracing::info!("[dvmrp] changed: applied in place");
         let now = self.now();
-        let mut actions = Vec::new();
-        for ifindex in self.dvmrp_ifaces.ifindexes() {
-            if self.dvmrp_ifaces.is_up(ifindex) {
-                let _ = self.mroute.get_ref().leave(ALL_DVMRP_ROUTERS, ifindex);
-            }
-            actions.extend(self.dvmrp.remove_interface(now, IfIndex(ifindex)));
-        }
+        let actions = self.dvmrp.set_config(now, config);
         self.apply_dvmrp(actions);
-        let changed = self.mrib.clear_all_protocol(RoutingProtocol::Dvmrp);
-        for k in changed {
-            self.sync_key(k);
-        }
-        self.dvmrp_ifaces.clear();
-        self.dvmrp = dvmrp::Dvmrp::new(config, fresh_seed());
     }
 
     /// A DVMRP message (IGMP type 0x13; `payload` starts at the IGMP header) arrived on

@@ -142,11 +142,6 @@ impl<C: Clone + PartialEq> Tracker<C> {
         }
         out
     }
-
-    /// Forget everything (the protocol instance was replaced by a new one).
-    pub fn clear(&mut self) {
-        self.ifaces.clear();
-    }
 }
 
 impl<C> Tracker<C> {

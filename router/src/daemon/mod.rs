@@ -1231,7 +1231,7 @@ impl Daemon {
             self.apply_pim(actions);
         }
         if new.dvmrp != self.config.dvmrp {
-            self.restart_dvmrp(new.dvmrp.clone());
+            self.reconfigure_dvmrp(new.dvmrp.clone());
         }
         self.config = new;
         // Tunnels whose endpoints and mode did not change are not touched: flows go on.
