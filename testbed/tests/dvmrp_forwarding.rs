@@ -374,7 +374,10 @@ fn a_reload_of_dvmrp_settings_keeps_the_stream_flowing() {
     let cfg = std::fs::read_to_string(&path).unwrap();
     assert!(cfg.contains("min_flash_update_interval = 1"), "{cfg}");
     let cfg = cfg
-        .replace("min_flash_update_interval = 1", "min_flash_update_interval = 2")
+        .replace(
+            "min_flash_update_interval = 1",
+            "min_flash_update_interval = 2",
+        )
         .replacen("probe_interval = 1", "probe_interval = 2", 1);
     net.write_router_config("r2", &cfg).unwrap();
     net.ctl("r2", &["reload"]).unwrap();

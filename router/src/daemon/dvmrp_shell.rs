@@ -199,20 +199,10 @@ impl Daemon {
                 }
                 Action::Event(e) => tracing::info!("dvmrp: {}: {}", e.what, e.detail),
                 Action::Forward(f) => {
-                    let name = |d: &Daemon, i: IfIndex| d.name_by_ifindex(i.0).map(str::to_owned);
-                    let iif = f.iif.and_then(|i| name(self, i));
-                    let oifs = f.oifs.iter().filter_map(|i| name(self, *i)).collect();
-                    tracing::debug!(key = %f.key, ?iif, ?oifs, "DVMRP forwarding");
-                    changed.extend(self.mrib.set_protocol(
-                        RoutingProtocol::Dvmrp,
-                        f.key,
-                        iif,
-                        oifs,
-                    ));
+                    changed.extend(self.protocol_forward(RoutingProtocol::Dvmrp, f));
                 }
                 Action::Unforward(key) => {
-                    tracing::debug!(%key, "DVMRP forwarding removed");
-                    changed.extend(self.mrib.clear_protocol(RoutingProtocol::Dvmrp, key));
+                    changed.extend(self.protocol_unforward(RoutingProtocol::Dvmrp, key));
                 }
                 // DVMRP routes by its own table; it produces no membership.
                 Action::WatchRpf(_) | Action::UnwatchRpf(_) | Action::Membership(_) => {}

@@ -841,6 +841,30 @@ impl Daemon {
         }
     }
 
+    /// A routing protocol's forwarding intent for one key into the MRIB (interfaces by
+    /// name); returns the entries that changed.
+    fn protocol_forward(
+        &mut self,
+        protocol: mrib::RoutingProtocol,
+        f: common::Forwarding,
+    ) -> BTreeSet<SgKey> {
+        let name = |d: &Daemon, i: IfIndex| d.name_by_ifindex(i.0).map(str::to_owned);
+        let iif = f.iif.and_then(|i| name(self, i));
+        let oifs = f.oifs.iter().filter_map(|i| name(self, *i)).collect();
+        tracing::debug!(key = %f.key, ?iif, ?oifs, ?protocol, "forwarding intent");
+        self.mrib.set_protocol(protocol, f.key, iif, oifs)
+    }
+
+    /// A routing protocol withdraws its intent for one key.
+    fn protocol_unforward(
+        &mut self,
+        protocol: mrib::RoutingProtocol,
+        key: common::RouteKey,
+    ) -> BTreeSet<SgKey> {
+        tracing::debug!(%key, ?protocol, "forwarding intent withdrawn");
+        self.mrib.clear_protocol(protocol, key)
+    }
+
     fn sync_all(&mut self) {
         let keys: BTreeSet<SgKey> = self
             .mrib

@@ -296,18 +296,10 @@ impl Daemon {
                     self.pim_rpf.remove(&target);
                 }
                 Action::Forward(f) => {
-                    let name = |d: &Daemon, i: IfIndex| d.name_by_ifindex(i.0).map(str::to_owned);
-                    let iif = f.iif.and_then(|i| name(self, i));
-                    let oifs = f.oifs.iter().filter_map(|i| name(self, *i)).collect();
-                    tracing::debug!(key = %f.key, ?iif, ?oifs, "PIM forwarding");
-                    changed.extend(
-                        self.mrib
-                            .set_protocol(RoutingProtocol::Pim, f.key, iif, oifs),
-                    );
+                    changed.extend(self.protocol_forward(RoutingProtocol::Pim, f));
                 }
                 Action::Unforward(key) => {
-                    tracing::debug!(%key, "PIM forwarding removed");
-                    changed.extend(self.mrib.clear_protocol(RoutingProtocol::Pim, key));
+                    changed.extend(self.protocol_unforward(RoutingProtocol::Pim, key));
                 }
                 // PIM does not produce membership.
                 Action::Membership(_) => {}
