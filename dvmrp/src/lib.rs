@@ -73,7 +73,7 @@
 //!   other mrouted extensions are counted and not answered.
 //! * **Tunnels** (2.1): an interface configured with a
 //!   [`tunnel_peer`](config::InterfaceConfig::tunnel_peer) is a point-to-point virtual
-//!   link; everything "to All-DVMRP-Routers" goes to the peer by unicast with TTL 64,
+//!   link; everything "to All-DVMRP-Routers" goes to the peer by unicast,
 //!   and only unicast messages from the peer to our end are accepted (any TTL).
 //! * **Inputs for forwarding**: IGMP membership ([`Input::Membership`]), NOCACHE upcalls
 //!   (the first packet of an (S,G)) and kernel counters ([`Input::MfcStats`]); outputs
@@ -254,10 +254,10 @@ impl Interface {
     }
 
     /// Where messages "to all DVMRP routers" go on this interface, and with which TTL: the
-    /// group with TTL 1, or on a tunnel the peer by unicast (TTL 64).
+    /// group with TTL 1, or on a tunnel the peer by unicast (TTL [`UNICAST_TTL`]).
     fn all_routers(&self) -> (Ipv4Addr, u8) {
         match self.cfg.as_ref().and_then(|c| c.tunnel_peer) {
-            Some(peer) => (peer, TUNNEL_TTL),
+            Some(peer) => (peer, UNICAST_TTL),
             None => (ALL_DVMRP_ROUTERS, 1),
         }
     }
@@ -282,8 +282,9 @@ impl Interface {
 /// Route table key: (network, prefix length), the network without host bits.
 type Key = (Ipv4Addr, u8);
 
-/// The IP TTL of DVMRP messages sent by unicast across a tunnel's unicast path.
-const TUNNEL_TTL: u8 = 64;
+/// The IP TTL of DVMRP messages sent by unicast (to a neighbour, or across a tunnel's
+/// unicast path): 255, as mrouted sends them (MAXTTL); multicast ones have TTL 1.
+pub const UNICAST_TTL: u8 = 255;
 
 /// DVMRP for all interfaces of one router.
 #[derive(Debug)]
@@ -1121,7 +1122,7 @@ impl Dvmrp {
         let (dst, ttl) = if dst == ALL_DVMRP_ROUTERS {
             iface.all_routers()
         } else {
-            (dst, iface.all_routers().1)
+            (dst, UNICAST_TTL)
         };
         for report in packet::split_report(&entries, self.config.max_report_len) {
             iface.reports_sent += 1;
@@ -1140,9 +1141,8 @@ impl Dvmrp {
         let Some(iface) = self.interfaces.get_mut(&ifindex).filter(|i| i.active) else {
             return;
         };
-        let ttl = iface.all_routers().1;
         *iface.sent.entry(kinds::of(&msg.body)).or_default() += 1;
-        send(out, ifindex, nbr, ttl, &msg);
+        send(out, ifindex, nbr, UNICAST_TTL, &msg);
     }
 
     // -----------------------------------------------------------------------------------

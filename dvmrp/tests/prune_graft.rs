@@ -339,7 +339,7 @@ fn a_tunnel_speaks_unicast_to_its_peer() {
             .collect();
         assert!(!on_tunnel.is_empty());
         assert!(
-            on_tunnel.iter().all(|s| s.dst == a(peer) && s.ttl == 64),
+            on_tunnel.iter().all(|s| s.dst == a(peer) && s.ttl == 255),
             "unicast with a routable TTL"
         );
     }

@@ -446,7 +446,7 @@ fn reports_longer_than_the_maximum_are_split() {
     assert!(
         unicast
             .iter()
-            .all(|s| s.len <= dvmrp::packet::MAX_LEN_576 && s.ttl == 1)
+            .all(|s| s.len <= dvmrp::packet::MAX_LEN_576 && s.ttl == dvmrp::UNICAST_TTL)
     );
     let all: Vec<_> = unicast
         .iter()
