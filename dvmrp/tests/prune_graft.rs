@@ -389,3 +389,59 @@ fn a_boundary_is_no_child_even_with_members() {
     net.stream(0, 3, a(S), a("224.9.9.9"), secs(1));
     assert_eq!(net.carried("s3"), 10);
 }
+
+#[test]
+fn an_upstream_prune_carries_the_least_remaining_downstream_lifetime() {
+    // R1 (source) -- R2 -- R3 (prunes for 100 s), and R2 -- R4 (prunes for 50 s, 10 s
+    // later): R2's prune to R1 may last no longer than R4's, i.e. 50 s from R4's prune.
+    let mut net = Net::new();
+    net.router("R1", Config::default(), 31);
+    net.router("R2", Config::default(), 32);
+    for (life, seed) in [(100, 33), (50, 34)] {
+        net.router(
+            "Rx",
+            Config {
+                prune_lifetime: secs(life),
+                ..Config::default()
+            },
+            seed,
+        );
+    }
+    for (r, ifindex, addr, link) in [
+        (0, 3, "10.0.1.1", "s1"),
+        (0, 1, "10.12.0.1", "l12"),
+        (1, 1, "10.12.0.2", "l12"),
+        (1, 2, "10.23.0.2", "l23"),
+        (2, 1, "10.23.0.3", "l23"),
+        (1, 4, "10.24.0.2", "l24"),
+        (3, 1, "10.24.0.4", "l24"),
+    ] {
+        net.attach(r, ifindex, addr, 24, link, cfg());
+    }
+    let expected = net.expected(|_, _| 1);
+    net.converge_by(at(60), &expected).expect("converges");
+    net.run_for(secs(70));
+    // R4 has a member at first, so only R3 prunes.
+    net.attach(3, 3, "10.0.4.1", 24, "s4", cfg());
+    net.member(3, 3, a(G), true);
+    net.stream(0, 3, a(S), a(G), secs(10));
+    assert!(
+        sent_kinds(&net, 1, is_prune).is_empty(),
+        "R4 still wants it"
+    );
+    let t4 = net.now;
+    net.member(3, 3, a(G), false);
+    net.stream(0, 3, a(S), a(G), secs(2));
+    let p2 = sent_kinds(&net, 1, is_prune);
+    assert_eq!(p2.len(), 1);
+    let Body::Prune(p) = p2[0].msg.body else {
+        unreachable!()
+    };
+    let elapsed = p2[0].at.saturating_duration_since(t4).as_secs();
+    assert!(
+        u64::from(p.lifetime) <= 50 - elapsed && p.lifetime >= 48,
+        "R4's 50 s, not R3's 100 s: {p:?} ({elapsed} s after R4 pruned)"
+    );
+    let downstream = entry(&net, 1).unwrap().downstream_prunes;
+    assert_eq!(downstream.len(), 2, "{downstream:?}");
+}
