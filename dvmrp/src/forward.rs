@@ -212,27 +212,31 @@ impl Dvmrp {
         // The kernel entry may have been lost (NOCACHE again): install it anew.
         s.installed = None;
         e.data = true;
+        self.source_index.insert((source, key.group), rk);
+        self.cache_dirty.insert((rk, key.group));
     }
 
     /// Kernel counters of (S,G): new packets are data for the prune machinery (3.5.3).
     pub(crate) fn on_mfc_stats(&mut self, now: Instant, key: RouteKey, packets: u64) {
         let Some(source) = key.source else { return };
-        let Some(e) = self
-            .cache
-            .iter_mut()
-            .find(|(((net, len), g), e)| {
-                *g == key.group
-                    && route::contains(*net, *len, source)
-                    && e.sources.contains_key(&source)
-            })
-            .map(|(_, e)| e)
+        // The entry the source was filed under (its best route when it first sent).
+        let Some(ck) = self
+            .source_index
+            .get(&(source, key.group))
+            .map(|&rk| (rk, key.group))
         else {
             return;
         };
-        let s = e.sources.get_mut(&source).expect("found");
+        let Some(e) = self.cache.get_mut(&ck) else {
+            return;
+        };
+        let Some(s) = e.sources.get_mut(&source) else {
+            return;
+        };
         if packets > s.packets {
             s.last_data = now;
             e.data = true;
+            self.cache_dirty.insert(ck);
         }
         s.packets = packets;
     }
@@ -376,11 +380,28 @@ impl Dvmrp {
 
     /// Bring every cache entry in line with routes, neighbours, members and prunes: the
     /// kernel entries of its sources, and the Prune or Graft the pair needs.
+    ///
+    /// Everything is evaluated after any input or timer that can change routes,
+    /// neighbours, members or prunes; kernel counters and upcalls only touch their entry
+    /// (so a second's counters for n entries cost n evaluations, not n squared).
     pub(crate) fn update_cache(&mut self, now: Instant, out: &mut Vec<Action>) {
-        let keys: Vec<CacheKey> = self.cache.keys().copied().collect();
+        let keys: Vec<CacheKey> = if std::mem::take(&mut self.cache_all_dirty) {
+            self.cache_dirty.clear();
+            self.cache.keys().copied().collect()
+        } else {
+            std::mem::take(&mut self.cache_dirty).into_iter().collect()
+        };
         for ck in keys {
-            self.update_entry(now, ck, out);
+            if self.cache.contains_key(&ck) {
+                self.update_entry(now, ck, out);
+            }
         }
+        let cache = &self.cache;
+        self.source_index.retain(|&(s, g), rk| {
+            cache
+                .get(&(*rk, g))
+                .is_some_and(|e| e.sources.contains_key(&s))
+        });
     }
 
     fn update_entry(&mut self, now: Instant, ck: CacheKey, out: &mut Vec<Action>) {

@@ -300,6 +300,11 @@ pub struct Dvmrp {
     cache: BTreeMap<forward::CacheKey, forward::CacheEntry>,
     /// IGMP membership: (interface, group) -> receivers.
     members: BTreeMap<(IfIndex, Ipv4Addr), forward::Members>,
+    /// (source, group) -> the route key its cache entry is filed under.
+    source_index: BTreeMap<(Ipv4Addr, Ipv4Addr), Key>,
+    /// Cache entries to evaluate (their traffic changed), and whether all must be.
+    cache_dirty: std::collections::BTreeSet<forward::CacheKey>,
+    cache_all_dirty: bool,
     /// The latest time seen (for snapshots).
     now: Instant,
 }
@@ -350,6 +355,9 @@ impl Dvmrp {
             flashes_sent: 0,
             cache: BTreeMap::new(),
             members: BTreeMap::new(),
+            source_index: BTreeMap::new(),
+            cache_dirty: std::collections::BTreeSet::new(),
+            cache_all_dirty: false,
             now: Instant::ZERO,
         };
         let metric = d.config.extra_route_metric.clamp(1, INFINITY - 1);
@@ -375,6 +383,7 @@ impl Dvmrp {
     pub fn set_config(&mut self, now: Instant, config: Config) -> Vec<Action> {
         let mut out = Vec::new();
         self.run_timers(now, &mut out);
+        self.cache_all_dirty = true;
         let metric = config.extra_route_metric.clamp(1, INFINITY - 1);
         let wanted: std::collections::BTreeSet<Key> = config
             .extra_routes
@@ -428,6 +437,7 @@ impl Dvmrp {
     ) -> Vec<Action> {
         let mut out = Vec::new();
         self.run_timers(now, &mut out);
+        self.cache_all_dirty = true;
         let iface = self
             .interfaces
             .entry(ifindex)
@@ -465,6 +475,7 @@ impl Dvmrp {
     pub fn remove_interface(&mut self, now: Instant, ifindex: IfIndex) -> Vec<Action> {
         let mut out = Vec::new();
         self.run_timers(now, &mut out);
+        self.cache_all_dirty = true;
         self.deactivate(now, ifindex, &mut out);
         if let Some(iface) = self.interfaces.get_mut(&ifindex) {
             iface.cfg = None;
@@ -1185,6 +1196,7 @@ impl Dvmrp {
     /// Everything due at `t`: neighbour time-outs, route expiry and hold-down ends, the
     /// flash update, Probes, periodic Reports.
     fn fire(&mut self, t: Instant, out: &mut Vec<Action>) {
+        self.cache_all_dirty = true;
         // Neighbor Time-out (3.2, 3.2.4).
         let mut expired = Vec::new();
         for (&ifindex, iface) in &mut self.interfaces {
@@ -1446,6 +1458,10 @@ impl Protocol for Dvmrp {
     fn handle(&mut self, now: Instant, input: Input<'_>) -> Vec<Action> {
         let mut out = Vec::new();
         self.run_timers(now, &mut out);
+        // Anything but traffic (counters, upcalls) may change every forwarding entry.
+        if !matches!(input, Input::MfcStats { .. } | Input::Upcall { .. }) {
+            self.cache_all_dirty = true;
+        }
         match input {
             Input::Packet(pkt) => self.on_packet(now, &pkt, &mut out),
             Input::Interface(InterfaceChange::Up {
