@@ -112,6 +112,9 @@ pub type SgKey = (Ipv4Addr, Ipv4Addr);
 #[derive(Clone, Debug, Default)]
 pub struct Mrib {
     entries: BTreeMap<SgKey, MribEntry>,
+    /// group -> sources with an entry: the entries of one group without a scan (IGMP,
+    /// (*,G) intents), kept by [`Mrib::put`] and [`Mrib::take`].
+    by_group: BTreeMap<Ipv4Addr, BTreeSet<Ipv4Addr>>,
     star: Vec<StarRule>,
     /// group -> interface -> (filter mode, sources): IGMP's forwarding state (RFC 3376 6.3).
     members: BTreeMap<Ipv4Addr, BTreeMap<String, (FilterMode, BTreeSet<Ipv4Addr>)>>,
@@ -122,6 +125,35 @@ pub struct Mrib {
 }
 
 impl Mrib {
+    /// Insert or replace an entry (the only way entries are added).
+    fn put(&mut self, k: SgKey, e: MribEntry) -> Option<MribEntry> {
+        self.by_group.entry(k.1).or_default().insert(k.0);
+        self.entries.insert(k, e)
+    }
+
+    /// Remove an entry (the only way entries are removed).
+    fn take(&mut self, k: &SgKey) -> Option<MribEntry> {
+        let e = self.entries.remove(k)?;
+        if let Some(sources) = self.by_group.get_mut(&k.1) {
+            sources.remove(&k.0);
+            if sources.is_empty() {
+                self.by_group.remove(&k.1);
+            }
+        }
+        Some(e)
+    }
+
+    /// The keys of `group`'s entries that satisfy `filter`.
+    fn group_keys(&self, group: Ipv4Addr, filter: impl Fn(&MribEntry) -> bool) -> Vec<SgKey> {
+        self.by_group
+            .get(&group)
+            .into_iter()
+            .flatten()
+            .map(|&s| (s, group))
+            .filter(|k| self.entries.get(k).is_some_and(&filter))
+            .collect()
+    }
+
     /// Replace the static configuration. Returns every key whose entry was added, removed
     /// or changed; entries that are equal before and after are not touched (so a reload
     /// that leaves a route alone never disturbs its flow).
@@ -160,7 +192,7 @@ impl Mrib {
             .map(|(k, _)| *k)
             .collect();
         for k in stale {
-            self.entries.remove(&k);
+            self.take(&k);
             changed.insert(k);
         }
         // Entries derived from (*,G) rules follow the new rules.
@@ -171,12 +203,12 @@ impl Mrib {
             .map(|(k, _)| *k)
             .collect();
         for k in derived {
-            let old = self.entries.remove(&k).expect("listed above");
+            let old = self.take(&k).expect("listed above");
             if let Some(new) = self.derive(k.0, k.1, &old.iif) {
                 if new != old {
                     changed.insert(k);
                 }
-                self.entries.insert(k, new);
+                self.put(k, new);
             } else {
                 changed.insert(k);
             }
@@ -185,7 +217,7 @@ impl Mrib {
         for (k, e) in wanted {
             if self.entries.get(&k) != Some(&e) {
                 changed.insert(k);
-                self.entries.insert(k, e);
+                self.put(k, e);
             }
         }
         changed
@@ -252,7 +284,7 @@ impl Mrib {
             });
         match entry {
             Some(e) => {
-                self.entries.insert((source, group), e);
+                self.put((source, group), e);
                 true
             }
             None => false,
@@ -319,7 +351,7 @@ impl Mrib {
                     origin: Origin::Protocol(protocol),
                 };
                 if self.entries.get(&k) != Some(&e) {
-                    self.entries.insert(k, e);
+                    self.put(k, e);
                     changed.insert(k);
                 }
             }
@@ -335,12 +367,7 @@ impl Mrib {
                 );
                 // Entries already derived from it follow the new outputs; those on a
                 // now wrong input interface go (the next packet derives them again).
-                let keys: Vec<SgKey> = self
-                    .entries
-                    .range((Ipv4Addr::UNSPECIFIED, g)..)
-                    .filter(|(k, e)| k.1 == g && matches!(e.origin, Origin::ProtocolStarG(_)))
-                    .map(|(k, _)| *k)
-                    .collect();
+                let keys = self.group_keys(g, |e| matches!(e.origin, Origin::ProtocolStarG(_)));
                 for k in keys {
                     let e = &self.entries[&k];
                     let still = match &iif {
@@ -358,7 +385,7 @@ impl Mrib {
                             changed.insert(k);
                         }
                     } else {
-                        self.entries.remove(&k);
+                        self.take(&k);
                         changed.insert(k);
                     }
                 }
@@ -382,7 +409,7 @@ impl Mrib {
                     .get(&k)
                     .is_some_and(|e| e.origin == Origin::Protocol(protocol))
                 {
-                    self.entries.remove(&k);
+                    self.take(&k);
                     changed.insert(k);
                 }
             }
@@ -395,14 +422,9 @@ impl Mrib {
                 {
                     self.protocol_star.remove(&g);
                 }
-                let keys: Vec<SgKey> = self
-                    .entries
-                    .range((Ipv4Addr::UNSPECIFIED, g)..)
-                    .filter(|(k, e)| k.1 == g && e.origin == Origin::ProtocolStarG(protocol))
-                    .map(|(k, _)| *k)
-                    .collect();
+                let keys = self.group_keys(g, |e| e.origin == Origin::ProtocolStarG(protocol));
                 for k in keys {
-                    self.entries.remove(&k);
+                    self.take(&k);
                     changed.insert(k);
                 }
             }
@@ -458,12 +480,7 @@ impl Mrib {
         } else {
             m.insert(iface.to_owned(), (mode, sources));
         }
-        let keys: Vec<SgKey> = self
-            .entries
-            .range((Ipv4Addr::UNSPECIFIED, group)..)
-            .filter(|(k, e)| k.1 == group && e.origin == Origin::Membership)
-            .map(|(k, _)| *k)
-            .collect();
+        let keys = self.group_keys(group, |e| e.origin == Origin::Membership);
         let mut changed = BTreeSet::new();
         for k in keys {
             let oifs = self.member_oifs(k.0, k.1, &self.entries[&k].iif);
@@ -506,7 +523,7 @@ impl Mrib {
             .get(&key)
             .is_some_and(|e| !matches!(e.origin, Origin::Static | Origin::Protocol(_)))
         {
-            self.entries.remove(&key);
+            self.take(&key);
             true
         } else {
             false
@@ -917,7 +934,7 @@ mod tests {
     }
 
     #[test]
-    fn dvmrp_intents_are_dvmrp_s_and_go_with_its_instance() {
+    fn dvmrp_intents_belong_to_dvmrp() {
         const DVMRP: RoutingProtocol = RoutingProtocol::Dvmrp;
         let mut m = Mrib::default();
         let (s1, s2, g) = (a("10.0.0.1"), a("10.0.0.2"), a("239.1.1.1"));
@@ -1003,5 +1020,50 @@ mod tests {
             !m.expire((a("10.0.0.1"), a("225.0.0.1"))),
             "static entries never expire"
         );
+    }
+
+    /// The per-group index always lists exactly the entries there are, whatever adds or
+    /// removes them.
+    #[test]
+    fn the_group_index_follows_every_change() {
+        fn check(m: &Mrib) {
+            let mut want: BTreeMap<Ipv4Addr, BTreeSet<Ipv4Addr>> = BTreeMap::new();
+            for (s, g) in m.entries.keys() {
+                want.entry(*g).or_default().insert(*s);
+            }
+            assert_eq!(m.by_group, want);
+        }
+        let mut m = Mrib::default();
+        let (g1, g2) = (a("239.1.1.1"), a("239.2.2.2"));
+        let (s1, s2) = (a("10.0.0.1"), a("10.0.0.2"));
+        m.set_static(&[route(Some("10.0.0.9"), "239.1.1.1", "eth0", &["eth1"])]);
+        check(&m);
+        m.set_membership("eth1", g1, FilterMode::Exclude, BTreeSet::new());
+        assert!(m.on_unresolved_with_rpf(s1, g1, "eth0", true, true));
+        check(&m);
+        m.set_protocol(
+            PIM,
+            common::RouteKey::sg(s2, g2),
+            Some("eth0".into()),
+            ["eth1".into()].into(),
+        );
+        m.set_protocol(
+            PIM,
+            common::RouteKey::star_g(g1),
+            Some("eth0".into()),
+            ["eth2".into()].into(),
+        );
+        check(&m);
+        assert_eq!(
+            m.group_keys(g1, |_| true),
+            vec![(s1, g1), (a("10.0.0.9"), g1)]
+        );
+        m.clear_protocol(PIM, common::RouteKey::sg(s2, g2));
+        check(&m);
+        assert!(m.group_keys(g2, |_| true).is_empty());
+        assert!(m.expire((s1, g1)));
+        m.set_static(&[]);
+        check(&m);
+        assert!(m.by_group.is_empty());
     }
 }
