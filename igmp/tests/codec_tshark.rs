@@ -7,11 +7,10 @@
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
 
-use common::checksum::checksum;
+use std::time::Duration;
+use testsupport::{Ipv4, frame, tshark_fields};
+
 use igmp::packet::{GroupRecord, Message, Query, RecordType, V3Report, emit, parse};
 
 /// The fields asked from tshark, in this order.
@@ -235,82 +234,15 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-/// IPv4 header with Router Alert (RFC 2113), protocol 2, TTL 1, TOS 0xc0 as Linux sends
-/// IGMP, with its checksum; then the Ethernet header with the group's MAC address.
-fn frame(dst: Ipv4Addr, igmp: &[u8]) -> Vec<u8> {
-    let src = Ipv4Addr::new(192, 0, 2, 1);
-    let total = u16::try_from(24 + igmp.len()).unwrap();
-    let mut ip = vec![0x46, 0xc0];
-    ip.extend_from_slice(&total.to_be_bytes());
-    ip.extend_from_slice(&[0, 0, 0x40, 0, 1, 2, 0, 0]);
-    ip.extend_from_slice(&src.octets());
-    ip.extend_from_slice(&dst.octets());
-    ip.extend_from_slice(&[0x94, 0x04, 0x00, 0x00]);
-    let c = checksum(&ip);
-    ip[10..12].copy_from_slice(&c.to_be_bytes());
-    let d = dst.octets();
-    let mut f = vec![0x01, 0x00, 0x5e, d[1] & 0x7f, d[2], d[3]];
-    f.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00]);
-    f.extend_from_slice(&ip);
-    f.extend_from_slice(igmp);
-    f
-}
-
-/// A classic pcap file (magic a1b2c3d4, little endian, version 2.4, linktype 1 Ethernet).
-fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    out.extend_from_slice(&0i32.to_le_bytes()); // thiszone
-    out.extend_from_slice(&0u32.to_le_bytes()); // sigfigs
-    out.extend_from_slice(&65535u32.to_le_bytes()); // snaplen
-    out.extend_from_slice(&1u32.to_le_bytes()); // LINKTYPE_ETHERNET
-    for (i, f) in frames.iter().enumerate() {
-        let len = u32::try_from(f.len()).unwrap();
-        out.extend_from_slice(&(1_700_000_000 + i as u32).to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(f);
+/// The IPv4 header around a message to `dst`.
+fn ip(dst: Ipv4Addr) -> Ipv4 {
+    Ipv4 {
+        dst,
+        protocol: 2,
+        ttl: 1,
+        router_alert: true,
+        dont_fragment: true,
     }
-    out
-}
-
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn tshark(file: &Path) -> String {
-    let mut cmd = Command::new("tshark");
-    cmd.arg("-n")
-        .args(["-o", "ip.check_checksum:TRUE"])
-        .arg("-r")
-        .arg(file)
-        .args(["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a"])
-        .args(["-E", "aggregator=,"]);
-    for f in FIELDS {
-        cmd.args(["-e", f]);
-    }
-    let out = match cmd.output() {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-            "tshark not found: this test needs it, install it (apt-get install tshark; \
-             ./test.sh installs it too)"
-        ),
-        Err(e) => panic!("cannot run tshark: {e}"),
-    };
-    assert!(
-        out.status.success(),
-        "tshark failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("tshark output is UTF-8")
 }
 
 #[test]
@@ -321,21 +253,9 @@ fn tshark_decodes_every_emitted_message() {
         let bytes = emit(&c.msg);
         // Our own decoder agrees first.
         assert_eq!(parse(&bytes), Ok(c.msg.clone()), "{}", c.name);
-        frames.push(frame(c.dst, &bytes));
+        frames.push(frame(ip(c.dst), &bytes));
     }
-    let dir = TempDir(std::env::temp_dir().join(format!(
-        "igmp-codec-tshark-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )));
-    std::fs::create_dir_all(&dir.0).unwrap();
-    let file = dir.0.join("igmp.pcap");
-    std::fs::write(&file, pcap(&frames)).unwrap();
-
-    let text = tshark(&file);
+    let text = tshark_fields(&frames, FIELDS);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), cases.len(), "one line per packet:\n{text}");
     for (c, line) in cases.iter().zip(&lines) {

@@ -9,10 +9,10 @@
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::checksum::checksum;
+use testsupport::{Ipv4, frame, tshark_fields};
+
 use pim::packet::{
     ALL_PIM_ROUTERS, Assert, Bootstrap, BootstrapGroup, BootstrapRp, CandidateRpAdv, EncodedGroup,
     EncodedSource, Hello, HelloOption, JoinPrune, JoinPruneGroup, Message, Register, RegisterStop,
@@ -435,88 +435,15 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-/// IPv4 header (protocol 103, TOS 0xc0 as Linux sends PIM; TTL 1 to ALL-PIM-ROUTERS, 255
-/// unicast) with its checksum, then the Ethernet header (the group's MAC address for
-/// multicast).
-fn frame(dst: Ipv4Addr, pim: &[u8]) -> Vec<u8> {
-    let src = Ipv4Addr::new(192, 0, 2, 1);
-    let ttl = if dst.is_multicast() { 1 } else { 255 };
-    let total = u16::try_from(20 + pim.len()).unwrap();
-    let mut ip = vec![0x45, 0xc0];
-    ip.extend_from_slice(&total.to_be_bytes());
-    ip.extend_from_slice(&[0, 0, 0, 0, ttl, 103, 0, 0]);
-    ip.extend_from_slice(&src.octets());
-    ip.extend_from_slice(&dst.octets());
-    let c = checksum(&ip);
-    ip[10..12].copy_from_slice(&c.to_be_bytes());
-    let d = dst.octets();
-    let mut f = if dst.is_multicast() {
-        vec![0x01, 0x00, 0x5e, d[1] & 0x7f, d[2], d[3]]
-    } else {
-        vec![0x02, 0x00, 0x00, 0x00, 0x00, 0x02]
-    };
-    f.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00]);
-    f.extend_from_slice(&ip);
-    f.extend_from_slice(pim);
-    f
-}
-
-/// A classic pcap file (magic a1b2c3d4, little endian, version 2.4, linktype 1 Ethernet).
-fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    out.extend_from_slice(&0i32.to_le_bytes()); // thiszone
-    out.extend_from_slice(&0u32.to_le_bytes()); // sigfigs
-    out.extend_from_slice(&65535u32.to_le_bytes()); // snaplen
-    out.extend_from_slice(&1u32.to_le_bytes()); // LINKTYPE_ETHERNET
-    for (i, f) in frames.iter().enumerate() {
-        let len = u32::try_from(f.len()).unwrap();
-        out.extend_from_slice(&(1_700_000_000 + i as u32).to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(f);
+/// The IPv4 header around a message to `dst`.
+fn ip(dst: Ipv4Addr) -> Ipv4 {
+    Ipv4 {
+        dst,
+        protocol: 103,
+        ttl: if dst.is_multicast() { 1 } else { 255 },
+        router_alert: false,
+        dont_fragment: false,
     }
-    out
-}
-
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn tshark(file: &Path) -> String {
-    let mut cmd = Command::new("tshark");
-    cmd.arg("-n")
-        .args(["-o", "ip.check_checksum:TRUE"])
-        .args(["-o", "udp.check_checksum:TRUE"])
-        .arg("-r")
-        .arg(file)
-        .args(["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a"])
-        .args(["-E", "aggregator=,"]);
-    for f in FIELDS {
-        cmd.args(["-e", f]);
-    }
-    let out = match cmd.output() {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-            "tshark not found: this test needs it, install it (apt-get install tshark; \
-             ./test.sh installs it too)"
-        ),
-        Err(e) => panic!("cannot run tshark: {e}"),
-    };
-    assert!(
-        out.status.success(),
-        "tshark failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("tshark output is UTF-8")
 }
 
 #[test]
@@ -527,21 +454,9 @@ fn tshark_decodes_every_emitted_message() {
         let bytes = emit(&c.msg);
         // Our own decoder agrees first.
         assert_eq!(parse(&bytes), Ok(c.msg.clone()), "{}", c.name);
-        frames.push(frame(c.dst, &bytes));
+        frames.push(frame(ip(c.dst), &bytes));
     }
-    let dir = TempDir(std::env::temp_dir().join(format!(
-        "pim-codec-tshark-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )));
-    std::fs::create_dir_all(&dir.0).unwrap();
-    let file = dir.0.join("pim.pcap");
-    std::fs::write(&file, pcap(&frames)).unwrap();
-
-    let text = tshark(&file);
+    let text = tshark_fields(&frames, FIELDS);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), cases.len(), "one line per packet:\n{text}");
     let mut failures = Vec::new();
