@@ -241,25 +241,12 @@ impl Mrib {
         })
     }
 
-    /// The kernel saw (S,G) arrive on `iif` with no entry. A (*,G) rule for the group
-    /// creates an entry; otherwise, if `membership_source` (the router runs IGMP and `iif`
-    /// is the source's RPF interface), an entry forwarding to the members. Returns true if
-    /// an entry was created.
+    /// The kernel saw (S,G) arrive on `iif` with no entry: create one if something
+    /// wants it, by precedence a configured (*,G) rule, then a routing protocol's (*,G)
+    /// intent, then, when `membership` (IGMP alone decides forwarding) and `on_rpf` (the
+    /// source arrived on its RPF interface), IGMP membership. Returns true if an entry was
+    /// created.
     pub fn on_unresolved(
-        &mut self,
-        source: Ipv4Addr,
-        group: Ipv4Addr,
-        iif: &str,
-        membership_source: bool,
-    ) -> bool {
-        self.on_unresolved_with_rpf(source, group, iif, membership_source, membership_source)
-    }
-
-    /// [`Mrib::on_unresolved`] with the two conditions apart: `on_rpf` (the source
-    /// arrived on its RPF interface) and `membership` (IGMP alone decides forwarding).
-    /// Precedence: a configured (*,G) rule, then a routing protocol's (*,G) intent, then
-    /// membership.
-    pub fn on_unresolved_with_rpf(
         &mut self,
         source: Ipv4Addr,
         group: Ipv4Addr,
@@ -432,7 +419,7 @@ impl Mrib {
         changed
     }
 
-    /// Name the PIM register VIF's device (see [`Mrib::on_unresolved_with_rpf`]).
+    /// Name the PIM register VIF's device (see [`Mrib::on_unresolved`]).
     pub fn set_register_vif(&mut self, name: Option<String>) {
         self.register_vif = name;
     }
@@ -758,13 +745,13 @@ mod tests {
             route(None, "225.1.0.0/16", "eth0", &["eth1", "eth2"]),
         ]);
         assert!(m.is_empty());
-        assert!(m.on_unresolved(a("10.0.0.1"), a("225.1.2.3"), "eth0", false));
-        assert!(m.on_unresolved(a("10.0.0.2"), a("225.9.2.3"), "eth0", false));
+        assert!(m.on_unresolved(a("10.0.0.1"), a("225.1.2.3"), "eth0", false, false));
+        assert!(m.on_unresolved(a("10.0.0.2"), a("225.9.2.3"), "eth0", false, false));
         // Wrong input interface, or no rule: nothing.
-        assert!(!m.on_unresolved(a("10.0.0.3"), a("225.1.2.3"), "eth1", false));
-        assert!(!m.on_unresolved(a("10.0.0.3"), a("226.1.2.3"), "eth0", false));
+        assert!(!m.on_unresolved(a("10.0.0.3"), a("225.1.2.3"), "eth1", false, false));
+        assert!(!m.on_unresolved(a("10.0.0.3"), a("226.1.2.3"), "eth0", false, false));
         // Already there: nothing new.
-        assert!(!m.on_unresolved(a("10.0.0.1"), a("225.1.2.3"), "eth0", false));
+        assert!(!m.on_unresolved(a("10.0.0.1"), a("225.1.2.3"), "eth0", false, false));
         assert_eq!(m.len(), 2);
         let e = m.get(&(a("10.0.0.1"), a("225.1.2.3"))).unwrap();
         assert_eq!(e.oifs.len(), 2);
@@ -788,9 +775,9 @@ mod tests {
         m.set_membership("eth1", g, FilterMode::Include, [s1].into());
         m.set_membership("eth2", g, FilterMode::Exclude, [s2].into());
         // Not on the RPF interface: nothing is created.
-        assert!(!m.on_unresolved(s1, g, "eth0", false));
-        assert!(m.on_unresolved(s1, g, "eth0", true));
-        assert!(m.on_unresolved(s2, g, "eth0", true));
+        assert!(!m.on_unresolved(s1, g, "eth0", false, false));
+        assert!(m.on_unresolved(s1, g, "eth0", true, true));
+        assert!(m.on_unresolved(s2, g, "eth0", true, true));
         let oifs = |m: &Mrib, s| {
             m.get(&(s, g))
                 .unwrap()
@@ -820,7 +807,7 @@ mod tests {
         assert!(!m.memberships()[&g].contains_key("eth1"));
         // A (*,G) rule takes precedence over membership.
         m.set_static(&[route(None, "239.0.0.0/8", "eth0", &["eth1"])]);
-        assert!(m.on_unresolved(a("10.0.0.3"), g, "eth0", true));
+        assert!(m.on_unresolved(a("10.0.0.3"), g, "eth0", true, true));
         assert!(matches!(
             m.get(&(a("10.0.0.3"), g)).unwrap().origin,
             Origin::StarG { .. }
@@ -858,8 +845,8 @@ mod tests {
             Some("eth2".into()),
             set(&["eth1", "eth3"]),
         );
-        assert!(!m.on_unresolved_with_rpf(s2, g, "eth0", true, false));
-        assert!(m.on_unresolved_with_rpf(s2, g, "eth2", false, false));
+        assert!(!m.on_unresolved(s2, g, "eth0", true, false));
+        assert!(m.on_unresolved(s2, g, "eth2", false, false));
         assert_eq!(m.get(&(s2, g)).unwrap().oifs, set(&["eth1", "eth3"]));
         // The (*,G) olist changes: derived entries follow; (S,G) state is separate.
         let ch = m.set_protocol(
@@ -880,8 +867,8 @@ mod tests {
         assert!(m.get(&(s2, g)).is_none());
         // At the RP (no iif): any source on its RPF interface.
         m.set_protocol(PIM, common::RouteKey::star_g(g), None, set(&["eth1"]));
-        assert!(!m.on_unresolved_with_rpf(s2, g, "eth3", false, false));
-        assert!(m.on_unresolved_with_rpf(s2, g, "eth3", true, false));
+        assert!(!m.on_unresolved(s2, g, "eth3", false, false));
+        assert!(m.on_unresolved(s2, g, "eth3", true, false));
         // Removing the intents removes what they made.
         assert_eq!(
             m.clear_protocol(PIM, common::RouteKey::star_g(g)),
@@ -951,7 +938,7 @@ mod tests {
             Some("eth0".into()),
             oifs.clone(),
         );
-        assert!(m.on_unresolved_with_rpf(s2, g, "eth0", true, false));
+        assert!(m.on_unresolved(s2, g, "eth0", true, false));
         assert_eq!(m.get(&(s1, g)).unwrap().origin, Origin::Protocol(DVMRP));
         assert_eq!(
             m.get(&(s2, g)).unwrap().origin,
@@ -976,7 +963,7 @@ mod tests {
         let r2 = route(Some("10.0.0.1"), "232.1.1.2", "eth0", &["eth1"]);
         let star = route(None, "225.0.0.0/8", "eth0", &["eth1"]);
         m.set_static(&[r1.clone(), r2.clone(), star.clone()]);
-        m.on_unresolved(a("10.0.0.9"), a("225.0.0.1"), "eth0", false);
+        m.on_unresolved(a("10.0.0.9"), a("225.0.0.1"), "eth0", false, false);
         // Same config: nothing changes.
         assert!(
             m.set_static(&[r1.clone(), r2.clone(), star.clone()])
@@ -1008,7 +995,7 @@ mod tests {
         assert_eq!(m.len(), 1);
         // A static route takes over a key that a (*,G) rule had derived.
         m.set_static(&[r2.clone(), star.clone()]);
-        m.on_unresolved(a("10.0.0.1"), a("225.0.0.1"), "eth0", false);
+        m.on_unresolved(a("10.0.0.1"), a("225.0.0.1"), "eth0", false, false);
         let takeover = route(Some("10.0.0.1"), "225.0.0.1", "eth1", &["eth0"]);
         let changed = m.set_static(&[r2, star, takeover]);
         assert_eq!(changed, [(a("10.0.0.1"), a("225.0.0.1"))].into());
@@ -1039,7 +1026,7 @@ mod tests {
         m.set_static(&[route(Some("10.0.0.9"), "239.1.1.1", "eth0", &["eth1"])]);
         check(&m);
         m.set_membership("eth1", g1, FilterMode::Exclude, BTreeSet::new());
-        assert!(m.on_unresolved_with_rpf(s1, g1, "eth0", true, true));
+        assert!(m.on_unresolved(s1, g1, "eth0", true, true));
         check(&m);
         m.set_protocol(
             PIM,

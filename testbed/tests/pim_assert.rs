@@ -11,48 +11,8 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use testbed::{Net, Proc, bin_path, wait_until};
-use tools::mcast::report::Report;
-
-fn mcast() -> String {
-    bin_path("mcast")
-        .expect("mcast binary")
-        .display()
-        .to_string()
-}
-
-fn recv(net: &Net, node: &str, group: &str, secs: f64, extra: &[&str]) -> Proc {
-    let m = mcast();
-    let d = secs.to_string();
-    let mut argv = vec![
-        m.as_str(),
-        "recv",
-        "--group",
-        group,
-        "--duration",
-        &d,
-        "--json",
-    ];
-    argv.extend_from_slice(extra);
-    let mut p = net.node(node).spawn(&argv).expect("start mcast recv");
-    let joined = p.stdout_lines().next();
-    assert!(
-        joined.as_deref().is_some_and(|l| l.contains("\"joined\"")),
-        "{joined:?}"
-    );
-    p
-}
-
-fn report(p: Proc) -> Report {
-    let out = p.wait().expect("mcast recv finishes");
-    let line = out
-        .stdout
-        .lines()
-        .rev()
-        .find(|l| l.contains("\"report\""))
-        .expect("a report");
-    serde_json::from_str(line).unwrap()
-}
+use testbed::traffic::{recv, report, send};
+use testbed::{Net, wait_until};
 
 #[test]
 fn two_upstream_routers_on_a_lan_assert_and_only_the_winner_forwards() {
@@ -115,13 +75,7 @@ fn assert_case(global: &str, group: &str, recv_extra: &[&str]) {
     let r3 = recv(&net, "rcv3", group, 10.0, recv_extra);
     let r4 = recv(&net, "rcv4", group, 10.0, recv_extra);
     std::thread::sleep(Duration::from_millis(500));
-    let m = mcast();
-    let tx = net
-        .node("src")
-        .spawn(&[
-            &m, "send", "--group", group, "--rate", "100", "--count", "800",
-        ])
-        .unwrap();
+    let tx = send(&net, "src", group, 100, 800, &[]);
     // Both r1 and r2 forward onto lan1 at first; the kernel reports the duplicates
     // (WRONGVIF, at most once per 3 s per entry) and the Assert elects one forwarder.
     // Measure a 3 s window once it has had time to settle: no duplicates at all.

@@ -938,7 +938,7 @@ impl Daemon {
                 if self.mrib.get(&key).is_some()
                     || self
                         .mrib
-                        .on_unresolved_with_rpf(up.src, up.dst, &iif, on_rpf, membership)
+                        .on_unresolved(up.src, up.dst, &iif, on_rpf, membership)
                 {
                     tracing::debug!("new source ({}, {}) on {iif}", up.src, up.dst);
                     self.sync_key(key);
