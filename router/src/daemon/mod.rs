@@ -970,6 +970,7 @@ impl Daemon {
                         if self.pim_active()
                             && let Some(ifindex) = arrived_ifindex
                         {
+                            self.pim_stats_of(up.src, up.dst);
                             self.pim_upcall(
                                 common::proto::UpcallKind::WrongVif,
                                 ifindex,

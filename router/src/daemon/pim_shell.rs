@@ -187,6 +187,26 @@ impl Daemon {
         self.apply_pim(actions);
     }
 
+    /// Give PIM the kernel's counters of one (S,G) now, ahead of the once-a-second
+    /// round: before a WRONGVIF upcall, so that data already forwarded has set
+    /// SPTbit(S,G) (4.2.2 Update_SPTbit) and CouldAssert(S,G,I) holds on the first upcall.
+    /// Otherwise the first Assert waits for the kernel's next WRONGVIF, 3 s later, and the
+    /// LAN carries duplicates meanwhile.
+    pub(super) fn pim_stats_of(&mut self, source: Ipv4Addr, group: Ipv4Addr) {
+        let key = common::RouteKey::sg(source, group);
+        let inputs: Vec<Input<'static>> = self
+            .mfc_stats_inputs("PIM")
+            .into_iter()
+            .filter(|i| matches!(i, Input::MfcStats { key: k, .. } if *k == key))
+            .collect();
+        let now = self.now();
+        let mut actions = Vec::new();
+        for input in inputs {
+            actions.extend(self.pim.handle(now, input));
+        }
+        self.apply_pim(actions);
+    }
+
     /// The kernel's counters of every resolved (S,G) entry, as protocol inputs; `who`
     /// names the protocol in the log when the dump fails.
     pub(super) fn mfc_stats_inputs(&mut self, who: &str) -> Vec<Input<'static>> {
