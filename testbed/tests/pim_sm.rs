@@ -724,9 +724,10 @@ fn frr_mixed_delivery(frr_node: &str) {
     let tx = send(&net, "src", "239.8.8.8", 100, 500, &[]);
     let r = report(rx);
     drop(tx);
-    // With FRR as the source's DR the first ~0.7 s do not arrive (measured: first_seq 69 at
-    // 100 pkt/s); the rest does, without duplicates.
-    let min = if frr_node == "a" { 400 } else { 450 };
+    // The stream arrives whole but for the first packets (measured: first_seq 1 or 2 of
+    // 500 at 100 pkt/s in both directions), without duplicates. (Session 1 measured
+    // first_seq 69 with FRR as the source's DR; gone since Hellos precede Join/Prunes.)
+    let min = 480;
     assert!(
         r.unique >= min,
         "FRR as {frr_node}: {r:?}\nFRR upstream:\n{}\nFRR mroute:\n{}",
