@@ -725,8 +725,9 @@ fn frr_mixed_delivery(frr_node: &str) {
     let r = report(rx);
     drop(tx);
     // The stream arrives whole but for the first packets (measured: first_seq 1 or 2 of
-    // 500 at 100 pkt/s in both directions), without duplicates. (Session 1 measured
-    // first_seq 69 with FRR as the source's DR; gone since Hellos precede Join/Prunes.)
+    // 500 at 100 pkt/s in both directions), without duplicates. (An earlier version
+    // measured first_seq 69 with FRR as the source's DR; not reproduced since, in 3 runs,
+    // the cause not isolated.)
     let min = 480;
     assert!(
         r.unique >= min,
