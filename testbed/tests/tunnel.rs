@@ -252,6 +252,18 @@ fn tunnel_carries_a_stream_across_a_unicast_only_router() {
         // 92-byte inner packets (20 IP + 8 UDP + 64 payload).
         assert_eq!(c1["encap_bytes"].as_u64().unwrap(), encap * 92, "{c1}");
     }
+    // The kernel's VIF counters (what a kernel ipip tunnel shows): out of r1's tunnel,
+    // into r2's.
+    let v1 = &tunnel(&net, "r1", "tun0")["vif_counters"];
+    let v2 = &tunnel(&net, "r2", "tun0")["vif_counters"];
+    assert!(
+        (200..=205).contains(&v1["packets_out"].as_u64().unwrap()),
+        "{v1}"
+    );
+    assert!(
+        (200..=205).contains(&v2["packets_in"].as_u64().unwrap()),
+        "{v2}"
+    );
     let mfc = net.ctl_json("r2", &["show", "mfc"]).unwrap();
     assert_eq!(mfc["mfc"][0]["iif"], "tun0", "{mfc}");
     assert_eq!(mfc["mfc"][0]["packets"], 200, "{mfc}");

@@ -271,11 +271,20 @@ pub fn render(cmd: &str, data: &Value) -> String {
                 .iter()
                 .filter_map(|k| c[*k].as_u64())
                 .sum();
+                // A kernel tunnel has no dataplane counters of ours: its VIF's (multicast
+                // out of and into the tunnel) stand in.
+                let vc = &t["vif_counters"];
                 let counter = |k: &str| {
-                    if c.is_null() {
-                        "-".to_owned()
-                    } else {
+                    let vif_key = match k {
+                        "encap_packets" => "packets_out",
+                        _ => "packets_in",
+                    };
+                    if !c.is_null() {
                         s(&c[k])
+                    } else if !vc.is_null() {
+                        s(&vc[vif_key])
+                    } else {
+                        "-".to_owned()
                     }
                 };
                 rows.push(vec![
@@ -1256,6 +1265,12 @@ mod tests {
             "ifindex": null, "vif": null, "metric": 4, "ttl_threshold": 8,
             "state": "error", "error": "the kernel has no ipip driver", "rp_filter": null,
             "warnings": [], "counters": null
+        }, {
+            "name": "tun2", "local": "10.0.2.1", "remote": "10.0.4.4",
+            "configured_mode": "auto", "mode": "kernel", "mode_reason": "the kernel has ipip",
+            "ifindex": 9, "vif": 2, "metric": 1, "ttl_threshold": 1, "state": "up",
+            "error": null, "rp_filter": null, "warnings": [], "counters": null,
+            "vif_counters": {"packets_in": 17, "packets_out": 4242, "bytes_in": 0, "bytes_out": 0}
         }]});
         let out = render("tunnels", &data);
         let lines: Vec<&str> = out.lines().collect();
@@ -1271,6 +1286,12 @@ mod tests {
         );
         assert!(
             lines[2].contains("error") && lines[2].contains(" - "),
+            "{out}"
+        );
+        assert!(
+            lines[3].contains("kernel (auto)")
+                && lines[3].contains("4242")
+                && lines[3].contains("17"),
             "{out}"
         );
         assert!(

@@ -562,7 +562,31 @@ impl Daemon {
     }
 
     /// `show tunnels`: every configured tunnel, with its device if it exists.
-    fn show_tunnels(&self) -> serde_json::Value {
+    fn show_tunnels(&mut self) -> serde_json::Value {
+        // The kernel's VIF counters: multicast into and out of each tunnel, whatever the
+        // dataplane (the only counters of a kernel ipip tunnel).
+        let vif_counters: BTreeMap<u32, serde_json::Value> = self
+            .rtnl
+            .dump(netlink::build_vif_dump, netlink::parse_vif_table)
+            .map(|tables| {
+                tables
+                    .into_iter()
+                    .filter(|t| t.table == self.table)
+                    .flat_map(|t| t.vifs)
+                    .map(|v| {
+                        (
+                            v.vif_index,
+                            json!({
+                                "packets_in": v.packets_in,
+                                "packets_out": v.packets_out,
+                                "bytes_in": v.bytes_in,
+                                "bytes_out": v.bytes_out,
+                            }),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let list: Vec<_> = self
             .config
             .interfaces
@@ -611,6 +635,9 @@ impl Daemon {
                     "rp_filter": rp,
                     "warnings": warnings,
                     "counters": t.and_then(|t| t.counters()),
+                    "vif_counters": st
+                        .and_then(|s| s.vif)
+                        .and_then(|v| vif_counters.get(&u32::from(v))),
                 })
             })
             .collect();
