@@ -799,6 +799,20 @@ pub fn render(cmd: &str, data: &Value) -> String {
                         dropped.join(" ")
                     ));
                 }
+                let sent: Vec<String> = i["sent"]
+                    .as_object()
+                    .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect())
+                    .unwrap_or_default();
+                if !sent.is_empty() {
+                    out.push_str(&format!("{} sent: {}\n", s(&i["name"]), sent.join(" ")));
+                }
+                if !i["tunnel_peer"].is_null() {
+                    out.push_str(&format!(
+                        "{}: tunnel to {}\n",
+                        s(&i["name"]),
+                        s(&i["tunnel_peer"])
+                    ));
+                }
             }
             out
         }
@@ -1058,6 +1072,7 @@ mod tests {
                  "next_probe_ms": 459, "next_report_ms": 1274, "probes_sent": 12,
                  "reports_sent": 8, "received": {"probe": 11, "report": 8},
                  "dropped": {"truncated": 2, "bad_ttl": 0},
+                 "sent": {"graft": 1, "prune": 2}, "tunnel_peer": null,
                  "neighbors": [
                     {"address": "10.0.2.1", "state": "two_way", "generation_id": 2909654370_u64,
                      "capabilities": 14, "capability_names": ["prune", "genid", "mtrace"],
@@ -1070,7 +1085,8 @@ mod tests {
                 {"ifindex": 3, "name": "eth1", "address": null, "prefix_len": null,
                  "configured": true, "active": false, "metric": 2, "generation_id": null,
                  "next_probe_ms": null, "next_report_ms": null, "probes_sent": 0,
-                 "reports_sent": 0, "received": {}, "dropped": {}, "neighbors": []}],
+                 "reports_sent": 0, "received": {}, "dropped": {}, "neighbors": [],
+                 "tunnel_peer": "192.0.2.9"}],
             "routes": [
                 {"network": "10.0.1.0", "prefix_len": 24, "origin": "learned", "metric": 2,
                  "advertised_metric": 2, "upstream_interface": 2,
@@ -1153,6 +1169,8 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("eth0 dropped: truncated=2\n"), "{out}");
+        assert!(out.contains("eth0 sent: graft=1 prune=2\n"), "{out}");
+        assert!(out.contains("eth1: tunnel to 192.0.2.9\n"), "{out}");
         let out = render("dvmrp-neighbors", &dvmrp_data());
         assert_eq!(
             row(&out, "eth0 10.0.2.1"),
