@@ -43,6 +43,10 @@ pub struct InterfaceConfig {
     /// these groups is never forwarded out of this interface, so it does not count as a
     /// child for them.
     pub boundaries: Vec<(Ipv4Addr, u8)>,
+    /// The interface's TTL threshold (its VIF's: only packets with a larger TTL leave
+    /// through it), default 1. The kernel applies it; DVMRP only reports it to mrinfo in
+    /// Neighbors2 (appendix B).
+    pub ttl_threshold: u8,
 }
 
 impl Default for InterfaceConfig {
@@ -57,6 +61,7 @@ impl Default for InterfaceConfig {
             garbage_collection: Duration::from_secs(260),
             tunnel_peer: None,
             boundaries: Vec::new(),
+            ttl_threshold: 1,
         }
     }
 }

@@ -11,6 +11,8 @@
 //!   neighbours advertise (designated forwarder candidates, 3.3.1);
 //! * `forward`: the forwarding cache, truncated broadcast, prunes and grafts (3.3.3, 3.5,
 //!   3.6); its module documentation describes the behaviour;
+//! * `mrinfo`: answering Ask Neighbors2 with Neighbors2 (appendix B), through
+//!   [`Dvmrp::answer_ask_neighbors2`]; its module documentation describes the answer;
 //! * `snapshot`: what `show dvmrp` prints;
 //! * `rng`: the seeded generator of Generation IDs and jitter.
 //!
@@ -69,8 +71,12 @@
 //!   subnet (any source on a /32) and not our own address. Each refusal is counted by
 //!   reason ([`reasons`]), decoding errors by `ParseError::kind()`, messages by kind
 //!   ([`kinds`]). Prunes, Grafts and Graft Acks are accepted by unicast to our address
-//!   (or to All-DVMRP-Routers) from two-way neighbours only. Ask-Neighbors and the
-//!   other mrouted extensions are counted and not answered.
+//!   (or to All-DVMRP-Routers) from two-way neighbours only. An Ask-Neighbors2 sent to
+//!   one of the router's addresses is answered through [`Dvmrp::answer_ask_neighbors2`]
+//!   (mrinfo, see `mrinfo`), which the shell calls for it whatever interface it arrives
+//!   on; Ask-Neighbors2 that reach [`Protocol::handle`] (e.g. to All-DVMRP-Routers),
+//!   Ask-Neighbors (obsolete) and the other mrouted extensions are counted and not
+//!   answered.
 //! * **Tunnels** (2.1): an interface configured with a
 //!   [`tunnel_peer`](config::InterfaceConfig::tunnel_peer) is a point-to-point virtual
 //!   link; everything "to All-DVMRP-Routers" goes to the peer by unicast,
@@ -86,13 +92,14 @@
 //!   update due at once leaves in the same call.
 //!
 //! Not here: appendix C compatibility with pre-3.0xff neighbours (they must send Probes
-//! listing us), route aggregation (3.4.1), answering Ask-Neighbors2 (mrinfo), and
-//! spreading periodic reports over the interval (3.4.2).
+//! listing us), route aggregation (3.4.1), answering the obsolete Ask-Neighbors and Info
+//! Request, and spreading periodic reports over the interval (3.4.2).
 
 pub mod config;
 pub mod packet;
 
 mod forward;
+mod mrinfo;
 mod neighbor;
 mod rng;
 mod route;
@@ -106,6 +113,7 @@ use common::proto::UpcallKind;
 use common::{Action, Event, IfIndex, Input, Instant, InterfaceChange, Protocol, RxPacket};
 
 use config::{Config, InterfaceConfig};
+pub use mrinfo::UnicastReply;
 use neighbor::Neighbor;
 pub use neighbor::NeighborState;
 use packet::{ALL_DVMRP_ROUTERS, Body, Header, INFINITY, Message, Probe, Report, RouteEntry};
@@ -113,8 +121,8 @@ pub use route::HoldDownCause;
 use route::{Origin, Route};
 pub use snapshot::{
     DependentsSnapshot, DownstreamPruneSnapshot, ForwarderSnapshot, ForwardingSnapshot,
-    GraftSnapshot, InterfaceSnapshot, NeighborSnapshot, RouteSnapshot, RouteState, Snapshot,
-    UpstreamPruneSnapshot,
+    GraftSnapshot, InterfaceSnapshot, NeighborSnapshot, OtherInterfacesSnapshot, RouteSnapshot,
+    RouteState, Snapshot, UpstreamPruneSnapshot,
 };
 
 /// `Event::what` values.
@@ -196,6 +204,11 @@ pub mod reasons {
     pub const PRUNE_FROM_UPSTREAM: &str = "prune_from_upstream";
     /// A Prune from a neighbour that does not depend on us for the source (3.5.5).
     pub const NOT_DEPENDENT: &str = "prune_not_dependent";
+    /// An mrinfo question from an address no answer can go to (0.0.0.0, multicast,
+    /// broadcast).
+    pub const UNANSWERABLE_SOURCE: &str = "unanswerable_source";
+    /// An mrinfo question while DVMRP is configured on no interface.
+    pub const NO_INTERFACE: &str = "no_dvmrp_interface";
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -209,6 +222,8 @@ struct Link {
 struct Interface {
     cfg: Option<InterfaceConfig>,
     link: Option<Link>,
+    /// The address of the latest link, kept while the interface is down (mrinfo).
+    last_addr: Option<Ipv4Addr>,
     active: bool,
     generation_id: Option<u32>,
     neighbors: BTreeMap<Ipv4Addr, Neighbor>,
@@ -216,7 +231,7 @@ struct Interface {
     next_report: Option<Instant>,
     probes_sent: u64,
     reports_sent: u64,
-    /// Prunes, Grafts and Graft Acks sent, by kind.
+    /// Prunes, Grafts, Graft Acks and Neighbors2 sent, by kind.
     sent: BTreeMap<&'static str, u64>,
     received: BTreeMap<&'static str, u64>,
     dropped: BTreeMap<&'static str, u64>,
@@ -227,6 +242,7 @@ impl Interface {
         Interface {
             cfg: None,
             link: None,
+            last_addr: None,
             active: false,
             generation_id: None,
             neighbors: BTreeMap::new(),
@@ -305,6 +321,8 @@ pub struct Dvmrp {
     /// Cache entries to evaluate (their traffic changed), and whether all must be.
     cache_dirty: std::collections::BTreeSet<forward::CacheKey>,
     cache_all_dirty: bool,
+    /// Messages (mrinfo questions) that arrived on interfaces without DVMRP.
+    other: mrinfo::OtherCounters,
     /// The latest time seen (for snapshots).
     now: Instant,
 }
@@ -358,6 +376,7 @@ impl Dvmrp {
             source_index: BTreeMap::new(),
             cache_dirty: std::collections::BTreeSet::new(),
             cache_all_dirty: false,
+            other: mrinfo::OtherCounters::default(),
             now: Instant::ZERO,
         };
         let metric = d.config.extra_route_metric.clamp(1, INFINITY - 1);
@@ -705,10 +724,21 @@ impl Dvmrp {
                 }
             })
             .collect();
+        for (k, v) in self.other.received.iter().chain(&self.other.dropped) {
+            *counters.entry((*k).to_string()).or_default() += v;
+        }
+        let names = |m: &BTreeMap<&'static str, u64>| -> BTreeMap<String, u64> {
+            m.iter().map(|(k, v)| ((*k).to_string(), *v)).collect()
+        };
         Snapshot {
             interfaces,
             routes,
             forwarding: self.forwarding_snapshot(now),
+            other_interfaces: OtherInterfacesSnapshot {
+                received: names(&self.other.received),
+                dropped: names(&self.other.dropped),
+                sent: names(&self.other.sent),
+            },
             counters,
         }
     }
@@ -801,6 +831,7 @@ impl Dvmrp {
             self.deactivate(now, ifindex, out);
         }
         if let Some(iface) = self.interfaces.get_mut(&ifindex) {
+            iface.last_addr = Some(link.addr);
             iface.link = Some(link);
         }
         self.activate(now, ifindex, out);

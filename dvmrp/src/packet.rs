@@ -11,7 +11,8 @@
 //! * [`emit`] encodes a [`Message`] with a correct checksum. `parse(&emit(&m)) ==
 //!   Ok(m.normalized())` for every `m`, and `m.normalized() == m` for every message that
 //!   [`parse`] returns from a well-formed sender (see [`Message::normalized`]).
-//! * [`split_report`] packs routes into as few Route Reports as fit a length limit.
+//! * [`split_report`] packs routes into as few Route Reports as fit a length limit, and
+//!   [`split_neighbors2`] does the same for the interfaces of a Neighbors2 reply (mrinfo).
 //!
 //! Decisions where the draft leaves room:
 //!
@@ -780,6 +781,60 @@ pub fn split_report(routes: &[RouteEntry], max_len: usize) -> Vec<Report> {
     if !current.is_empty() {
         out.push(Report { routes: current });
     }
+    out
+}
+
+/// The smallest `max_len` [`split_neighbors2`] works with: one entry with one neighbor.
+pub const MIN_NEIGHBORS2_SPLIT_LEN: usize = HEADER_LEN + 8 + 4;
+
+/// Pack interface entries into as few Neighbors2 messages as possible, each at most
+/// `max_len` octets as [`emit`] writes it (mrouted's `accept_neighbor_request2` packs to
+/// its 576-octet limit, [`MAX_LEN_576`]). Entries keep their order. An entry whose
+/// neighbors do not all fit is continued in the next message as an entry with the same
+/// interface fields (as mrouted repeats the local address when it splits), and so is one
+/// with more than 255 neighbors; an entry is started only where its header and its first
+/// neighbor fit. An entry without neighbors stays one (count 0). No entries give no
+/// message; a `max_len` below [`MIN_NEIGHBORS2_SPLIT_LEN`] is treated as that.
+pub fn split_neighbors2(entries: &[Neighbors2Entry], max_len: usize) -> Vec<Vec<Neighbors2Entry>> {
+    let max_len = max_len.max(MIN_NEIGHBORS2_SPLIT_LEN);
+    let mut out = Vec::new();
+    let mut current: Vec<Neighbors2Entry> = Vec::new();
+    let mut len = HEADER_LEN;
+    let mut flush = |current: &mut Vec<Neighbors2Entry>, len: &mut usize| {
+        if !current.is_empty() {
+            out.push(std::mem::take(current));
+        }
+        *len = HEADER_LEN;
+    };
+    for e in entries {
+        let head = Neighbors2Entry {
+            neighbors: Vec::new(),
+            ..e.clone()
+        };
+        let first = if e.neighbors.is_empty() { 0 } else { 4 };
+        if len + 8 + first > max_len {
+            flush(&mut current, &mut len);
+        }
+        current.push(head.clone());
+        len += 8;
+        for &n in &e.neighbors {
+            let open = current.last().expect("an entry is open");
+            if len + 4 > max_len || open.neighbors.len() == MAX_ENTRY_NEIGHBORS {
+                if len + 8 + 4 > max_len {
+                    flush(&mut current, &mut len);
+                }
+                current.push(head.clone());
+                len += 8;
+            }
+            current
+                .last_mut()
+                .expect("an entry is open")
+                .neighbors
+                .push(n);
+            len += 4;
+        }
+    }
+    flush(&mut current, &mut len);
     out
 }
 
@@ -2153,5 +2208,103 @@ mod tests {
             mrouted(Body::Report(reports[0].clone())).wire_len(),
             8 + 3 + 126 * 4
         );
+    }
+
+    #[test]
+    fn split_neighbors2_fits_and_keeps_everything() {
+        let nbrs = |base: u32, n: u32| -> Vec<Ipv4Addr> {
+            (0..n).map(|i| Ipv4Addr::from(base + i)).collect()
+        };
+        let entry =
+            |local: &str, flags: InterfaceFlags, neighbors: Vec<Ipv4Addr>| Neighbors2Entry {
+                local: a(local),
+                metric: 2,
+                threshold: 8,
+                flags,
+                neighbors,
+            };
+        let entries = vec![
+            entry("10.0.0.1", InterfaceFlags::QUERIER, nbrs(0x0a00_0002, 3)),
+            entry(
+                "10.0.1.1",
+                InterfaceFlags::LEAF,
+                vec![Ipv4Addr::UNSPECIFIED],
+            ),
+            entry("10.0.2.1", InterfaceFlags::DOWN, vec![]),
+            entry("10.0.3.1", InterfaceFlags(0), nbrs(0x0a00_0300, 700)),
+            entry("192.0.2.1", InterfaceFlags::TUNNEL, vec![a("198.51.100.9")]),
+        ];
+        // Merge consecutive entries with the same interface fields: what the asker sees.
+        let merged = |msgs: &[Vec<Neighbors2Entry>]| -> Vec<Neighbors2Entry> {
+            let mut out: Vec<Neighbors2Entry> = Vec::new();
+            for e in msgs.iter().flatten() {
+                match out.last_mut() {
+                    Some(l) if (l.local, l.flags) == (e.local, e.flags) => {
+                        l.neighbors.extend(&e.neighbors)
+                    }
+                    _ => out.push(e.clone()),
+                }
+            }
+            out
+        };
+        for max_len in [
+            0,
+            MIN_NEIGHBORS2_SPLIT_LEN,
+            27,
+            100,
+            MAX_LEN_576,
+            1480,
+            9000,
+        ] {
+            let msgs = split_neighbors2(&entries, max_len);
+            assert_eq!(merged(&msgs), entries, "max_len {max_len}");
+            for (i, body) in msgs.iter().enumerate() {
+                let m = mrouted(Body::Neighbors2(body.clone()));
+                let b = emit(&m);
+                assert_eq!(b.len(), m.wire_len());
+                assert!(
+                    b.len() <= max_len.max(MIN_NEIGHBORS2_SPLIT_LEN),
+                    "max_len {max_len}: {}",
+                    b.len()
+                );
+                assert!(body.iter().all(|e| e.neighbors.len() <= 255));
+                assert_eq!(parse(&b), Ok(m), "max_len {max_len}");
+                // Greedy: the next message's first entry (with one neighbor) did not fit.
+                if let Some(next) = msgs.get(i + 1) {
+                    let first = &next[0];
+                    let cont = body.last().is_some_and(|l| {
+                        (l.local, l.flags) == (first.local, first.flags) && l.neighbors.len() < 255
+                    });
+                    let extra = if cont { 0 } else { 8 } + 4 * first.neighbors.len().min(1);
+                    assert!(b.len() + extra > max_len, "max_len {max_len}");
+                }
+            }
+        }
+        // mrouted's limit, 508 octets of data: the first three entries and 115 of the 700
+        // neighbors, then 125 a message (one entry header each), the rest and the tunnel.
+        let msgs = split_neighbors2(&entries, MAX_LEN_576);
+        let counts: Vec<Vec<usize>> = msgs
+            .iter()
+            .map(|m| m.iter().map(|e| e.neighbors.len()).collect())
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                vec![3, 1, 0, 115],
+                vec![125],
+                vec![125],
+                vec![125],
+                vec![125],
+                vec![85, 1]
+            ]
+        );
+        assert_eq!(
+            mrouted(Body::Neighbors2(msgs[1].clone())).wire_len(),
+            MAX_LEN_576
+        );
+        assert!(split_neighbors2(&[], MAX_LEN_576).is_empty());
+        // Small enough to stay whole.
+        let small = &entries[..3];
+        assert_eq!(split_neighbors2(small, MAX_LEN_576), vec![small.to_vec()]);
     }
 }

@@ -16,8 +16,23 @@ pub struct Snapshot {
     pub routes: Vec<RouteSnapshot>,
     /// The forwarding cache (3.5): one entry per (source network, group) with traffic.
     pub forwarding: Vec<ForwardingSnapshot>,
-    /// Received messages by kind and drops by reason, summed over the interfaces.
+    /// Messages that arrived on interfaces that do not run DVMRP: mrinfo questions
+    /// ([`crate::Dvmrp::answer_ask_neighbors2`]) and their answers.
+    pub other_interfaces: OtherInterfacesSnapshot,
+    /// Received messages by kind and drops by reason, summed over the interfaces (those
+    /// of [`Snapshot::other_interfaces`] included).
     pub counters: BTreeMap<String, u64>,
+}
+
+/// Counters of the interfaces that do not run DVMRP.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct OtherInterfacesSnapshot {
+    /// Received messages by kind ([`crate::kinds`]).
+    pub received: BTreeMap<String, u64>,
+    /// Refused messages by reason ([`crate::reasons`] and the codec's `ParseError::kind`).
+    pub dropped: BTreeMap<String, u64>,
+    /// Sent messages by kind (Neighbors2).
+    pub sent: BTreeMap<String, u64>,
 }
 
 /// One configured or known interface.
@@ -37,7 +52,8 @@ pub struct InterfaceSnapshot {
     pub next_report_ms: Option<u64>,
     pub probes_sent: u64,
     pub reports_sent: u64,
-    /// Prunes, Grafts and Graft Acks sent, by kind ([`crate::kinds`]).
+    /// Prunes, Grafts, Graft Acks and Neighbors2 (mrinfo answers) sent, by kind
+    /// ([`crate::kinds`]).
     pub sent: BTreeMap<String, u64>,
     /// The remote end when the interface is a tunnel.
     pub tunnel_peer: Option<Ipv4Addr>,

@@ -205,6 +205,13 @@ impl Interface {
             .map(|f| membership(self.ifindex, group, Some(f)))
     }
 
+    /// IGMP runs here and this router is the Querier (6.6).
+    pub fn is_querier(&self) -> bool {
+        self.run
+            .as_ref()
+            .is_some_and(|r| matches!(r.role, Role::Querier { .. }))
+    }
+
     pub fn snapshot(&self, now: Instant) -> InterfaceSnapshot {
         let ms = |t: Option<Instant>| t.map_or(0, |t| millis(now.until(t)));
         let mut snap = InterfaceSnapshot {

@@ -184,6 +184,14 @@ impl Igmp {
         self.interfaces.get(&ifindex)?.membership(group)
     }
 
+    /// This router is the Querier on `ifindex` (IGMP runs there and no router with a lower
+    /// address queries, 6.6). DVMRP reports it to mrinfo.
+    pub fn is_querier(&self, ifindex: IfIndex) -> bool {
+        self.interfaces
+            .get(&ifindex)
+            .is_some_and(Interface::is_querier)
+    }
+
     /// The state with remaining times relative to `now`.
     pub fn snapshot_at(&self, now: Instant) -> Snapshot {
         let (net, len) = self.config.ssm_range;

@@ -222,6 +222,12 @@ fn three_routers_elect_the_lowest_address() {
     assert!(!lan.snapshot(0).querier && !lan.snapshot(2).querier);
     assert_eq!(lan.snapshot(0).querier_address, Some(R1));
     assert_eq!(lan.snapshot(2).querier_address, Some(R1));
+    // The same through the accessor DVMRP's mrinfo answer uses.
+    let queriers: Vec<bool> = (0..3)
+        .map(|i| lan.routers[i].igmp.is_querier(IF1))
+        .collect();
+    assert_eq!(queriers, [false, true, false]);
+    assert!(!lan.routers[1].igmp.is_querier(::common::IfIndex(99)));
     // After the first instant only R1 sends General Queries: startup, then every 125 s.
     assert!(lan.general_queries(0, at(1), at(2_000_000)).is_empty());
     assert!(lan.general_queries(2, at(1), at(2_000_000)).is_empty());

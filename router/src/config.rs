@@ -474,6 +474,8 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
                     .iter()
                     .map(|b| (b.network(), b.prefix()))
                     .collect();
+                // Reported to mrinfo (Neighbors2).
+                c.ttl_threshold = ttl_threshold;
                 Some(c)
             }
             (None, false) => None,
@@ -607,6 +609,7 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
                     .iter()
                     .map(|b| (b.network(), b.prefix()))
                     .collect();
+                c.ttl_threshold = ttl_threshold;
                 Some(c)
             }
             (None, false) => None,
@@ -1964,9 +1967,11 @@ outputs = ["eth0"]
              graft_retransmit = 2\ncache_lifetime = 60\n\
              [[interface]]\nname = \"eth0\"\nprotocols = [\"igmp\", \"dvmrp\"]\n\
              [interface.dvmrp]\nmetric = 4\nprobe_interval = 1\nreport_interval = 2.5\n\
-             [[interface]]\nname = \"eth1\"\nprotocols = [\"dvmrp\"]\n\
+             [[interface]]\nname = \"eth1\"\nprotocols = [\"dvmrp\"]\nttl_threshold = 8\n\
              [interface.dvmrp]\nneighbor_timeout = 12\nroute_expiration = 70\nhold_down = 30\n\
              garbage_collection = 100\n\
+             [[tunnel]]\nname = \"mbone0\"\nlocal = \"10.0.2.1\"\nremote = \"10.0.3.2\"\n\
+             metric = 3\nttl_threshold = 16\n[tunnel.dvmrp]\nprobe_interval = 2\n\
              [[interface]]\nname = \"eth2\"\nprotocols = [\"dvmrp\"]\n\
              [[interface]]\nname = \"eth3\"\n",
         )
@@ -1999,12 +2004,26 @@ outputs = ["eth0"]
         assert_eq!(e0.hold_down, Duration::from_secs(5));
         assert_eq!(e0.garbage_collection, Duration::from_secs(30));
         assert_eq!(e0.tunnel_peer, None);
+        assert_eq!(e0.ttl_threshold, 1);
         assert!(c.interfaces["eth0"].igmp.is_some());
         let e1 = c.interfaces["eth1"].dvmrp.as_ref().unwrap();
+        // The interface's TTL threshold reaches DVMRP (for mrinfo's Neighbors2).
+        assert_eq!(e1.ttl_threshold, 8);
         assert_eq!(e1.neighbor_timeout, Duration::from_secs(12));
         assert_eq!(e1.route_expiration, Duration::from_secs(70));
         assert_eq!(e1.hold_down, Duration::from_secs(30));
         assert_eq!(e1.garbage_collection, Duration::from_secs(100));
+        // A tunnel: its peer, its metric and its TTL threshold.
+        let t = c.interfaces["mbone0"].dvmrp.as_ref().unwrap();
+        assert_eq!(
+            (t.tunnel_peer, t.metric, t.ttl_threshold, t.probe_interval),
+            (
+                Some("10.0.3.2".parse().unwrap()),
+                3,
+                16,
+                Duration::from_secs(2)
+            )
+        );
         // No table: the draft's defaults, exactly the crate's.
         assert_eq!(
             c.interfaces["eth2"].dvmrp.as_ref().unwrap(),

@@ -814,6 +814,24 @@ pub fn render(cmd: &str, data: &Value) -> String {
                     ));
                 }
             }
+            // mrinfo questions (Ask-Neighbors2), on DVMRP interfaces and elsewhere.
+            let n = |v: &Value, k: &str| v[k].as_u64().unwrap_or(0);
+            let other = &data["dvmrp"]["other_interfaces"];
+            let (mut asked, mut answers) = (
+                n(&other["received"], "ask_neighbors2"),
+                n(&other["sent"], "neighbors2"),
+            );
+            for i in list(&data["dvmrp"], "interfaces") {
+                asked += n(&i["received"], "ask_neighbors2");
+                answers += n(&i["sent"], "neighbors2");
+            }
+            if asked > 0 {
+                out.push_str(&format!(
+                    "mrinfo: {asked} questions ({} on interfaces without DVMRP), \
+                     {answers} Neighbors2 messages sent\n",
+                    n(&other["received"], "ask_neighbors2")
+                ));
+            }
             out
         }
         "dvmrp-neighbors" => {
@@ -1070,9 +1088,11 @@ mod tests {
                 {"ifindex": 2, "name": "eth0", "address": "10.0.2.2", "prefix_len": 24,
                  "configured": true, "active": true, "metric": 1, "generation_id": 1976690567,
                  "next_probe_ms": 459, "next_report_ms": 1274, "probes_sent": 12,
-                 "reports_sent": 8, "received": {"probe": 11, "report": 8},
+                 "reports_sent": 8,
+                 "received": {"probe": 11, "report": 8, "ask_neighbors2": 1},
+                 "sent": {"graft": 1, "neighbors2": 1, "prune": 2},
                  "dropped": {"truncated": 2, "bad_ttl": 0},
-                 "sent": {"graft": 1, "prune": 2}, "tunnel_peer": null,
+                 "tunnel_peer": null,
                  "neighbors": [
                     {"address": "10.0.2.1", "state": "two_way", "generation_id": 2909654370_u64,
                      "capabilities": 14, "capability_names": ["prune", "genid", "mtrace"],
@@ -1087,6 +1107,8 @@ mod tests {
                  "next_probe_ms": null, "next_report_ms": null, "probes_sent": 0,
                  "reports_sent": 0, "received": {}, "dropped": {}, "neighbors": [],
                  "tunnel_peer": "192.0.2.9"}],
+            "other_interfaces": {"received": {"ask_neighbors2": 2},
+                                 "sent": {"neighbors2": 3}, "dropped": {}},
             "routes": [
                 {"network": "10.0.1.0", "prefix_len": 24, "origin": "learned", "metric": 2,
                  "advertised_metric": 2, "upstream_interface": 2,
@@ -1156,9 +1178,15 @@ mod tests {
                 "1.3s",
                 "12",
                 "8",
-                "19",
+                "20",
                 "2"
             ],
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "mrinfo: 3 questions (2 on interfaces without DVMRP), 4 Neighbors2 messages sent\n"
+            ),
             "{out}"
         );
         assert_eq!(
@@ -1169,7 +1197,10 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("eth0 dropped: truncated=2\n"), "{out}");
-        assert!(out.contains("eth0 sent: graft=1 prune=2\n"), "{out}");
+        assert!(
+            out.contains("eth0 sent: graft=1 neighbors2=1 prune=2\n"),
+            "{out}"
+        );
         assert!(out.contains("eth1: tunnel to 192.0.2.9\n"), "{out}");
         let out = render("dvmrp-neighbors", &dvmrp_data());
         assert_eq!(

@@ -10,6 +10,12 @@
 //! * Sending: an IGMP packet (protocol 2) with the interface's address as source, TTL and
 //!   Router Alert as DVMRP asks, out of that interface for a multicast destination and
 //!   routed by the kernel for a unicast one.
+//! * mrinfo: an Ask-Neighbors2 sent to one of the router's addresses (any address, on
+//!   any interface: the asker may sit on a host LAN without DVMRP) goes to
+//!   [`dvmrp::Dvmrp::answer_ask_neighbors2`] instead of the interface's DVMRP input,
+//!   with IGMP's querier state for the Querier flag, and its Neighbors2 answer goes from
+//!   the address asked to the asker, routed by the kernel. The router answers as long as
+//!   some interface is configured for DVMRP.
 //! * DVMRP has its own routing table, so it never asks the shell for the reverse path
 //!   ([`Action::WatchRpf`] is ignored).
 //! * A change of the router-wide `[dvmrp]` table on reload is applied in place
@@ -83,6 +89,13 @@ impl Daemon {
         // A tunnel peer's messages arrive by unicast on whatever interface routes them:
         // they belong to the tunnel.
         let ifindex = self.tunnel_of(h.src, h.dst).unwrap_or(ifindex);
+        if payload.get(1) == Some(&dvmrp::packet::ASK_NEIGHBORS2)
+            && self.is_own_address(h.dst)
+            && self.config.interfaces.values().any(|c| c.dvmrp.is_some())
+        {
+            self.answer_mrinfo(h, payload, ifindex);
+            return;
+        }
         if !self.dvmrp_ifaces.is_up(ifindex) {
             self.counters.dvmrp_not_enabled += 1;
             return;
@@ -100,6 +113,44 @@ impl Daemon {
             }),
         );
         self.apply_dvmrp(actions);
+    }
+
+    /// mrinfo asked (an Ask-Neighbors2 to our address `h.dst`, arrived on `ifindex`):
+    /// DVMRP answers, and the answer leaves from the address asked.
+    fn answer_mrinfo(&mut self, h: &ipv4::Header, payload: &[u8], ifindex: u32) {
+        self.counters.dvmrp_mrinfo_questions += 1;
+        let now = self.now();
+        let igmp = &self.igmp;
+        let (actions, replies) = self.dvmrp.answer_ask_neighbors2(
+            now,
+            &RxPacket {
+                ifindex: IfIndex(ifindex),
+                src: h.src,
+                dst: h.dst,
+                ttl: h.ttl,
+                router_alert: h.router_alert,
+                payload,
+            },
+            |i| igmp.is_querier(i),
+        );
+        self.apply_dvmrp(actions);
+        tracing::debug!(
+            "mrinfo from {} to {}: {} Neighbors2 message(s)",
+            h.src,
+            h.dst,
+            replies.len()
+        );
+        for r in replies {
+            let packet = ipv4::build(r.src, r.dst, ipv4::PROTO_IGMP, r.ttl, false, &r.payload);
+            // Unicast: the kernel routes it (the interface only matters for multicast).
+            match self.igmp_tx.send(ifindex, r.dst, &packet) {
+                Ok(()) => self.counters.dvmrp_sent += 1,
+                Err(e) => {
+                    self.counters.dvmrp_send_errors += 1;
+                    tracing::warn!("answering mrinfo from {} to {}: {e}", r.dst, r.src);
+                }
+            }
+        }
     }
 
     /// The ifindex of the tunnel whose `remote` is `src` and `local` is `dst`.

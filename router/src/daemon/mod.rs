@@ -81,6 +81,8 @@ struct Counters {
     dvmrp_send_errors: u64,
     /// DVMRP messages on interfaces that do not run DVMRP.
     dvmrp_not_enabled: u64,
+    /// mrinfo questions (Ask-Neighbors2 to one of our addresses) given to DVMRP.
+    dvmrp_mrinfo_questions: u64,
     pim_packets: u64,
     pim_sent: u64,
     pim_send_errors: u64,

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tools::mcast::{self, recv, send};
+use tools::mcast::{self, mrinfo, recv, send};
 
 #[derive(Parser)]
 #[command(
@@ -23,6 +23,8 @@ enum Cmd {
     Send(send::SendArgs),
     /// Join groups, count and time what arrives, report (text or JSON).
     Recv(recv::RecvArgs),
+    /// Ask a DVMRP router for its interfaces and neighbours, as mrinfo does (root).
+    Mrinfo(mrinfo::MrinfoArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
             Ok(())
         }),
         Cmd::Recv(args) => recv::run(&args).and_then(|r| recv::print_report(&r, args.json)),
+        Cmd::Mrinfo(args) => mrinfo::run(&args).and_then(|r| mrinfo::print_report(&r, args.json)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,10 +3,12 @@
 //! - [`payload`]: the `MCST` header every datagram carries (sender id, sequence, send time);
 //! - [`stats`]: pure receive accounting (duplicates, reordering, loss, latency) -> [`report`];
 //! - [`report`]: the JSON documents the tool prints (a stable interface);
-//! - [`send`] and [`recv`]: the two subcommands (clap argument structs plus `run`).
+//! - [`send`] and [`recv`]: the two traffic subcommands (clap argument structs plus `run`);
+//! - [`mrinfo`]: asks a DVMRP router for its interfaces and neighbours, as `mrinfo` does.
 //!
 //! The handful of raw libc calls live in the private `sys` module.
 
+pub mod mrinfo;
 pub mod payload;
 pub mod recv;
 pub mod report;
