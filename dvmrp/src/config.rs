@@ -47,6 +47,11 @@ pub struct InterfaceConfig {
     /// through it), default 1. The kernel applies it; DVMRP only reports it to mrinfo in
     /// Neighbors2 (appendix B).
     pub ttl_threshold: u8,
+    /// A passive (host-only) interface: its subnet is announced and it is a child for
+    /// its group members, but no Probes or Reports are sent there and none are accepted
+    /// (no neighbours). For host LANs; mrouterd makes every IGMP interface of a DVMRP
+    /// router without `dvmrp` passive, so that sources there are routed.
+    pub passive: bool,
 }
 
 impl Default for InterfaceConfig {
@@ -61,6 +66,7 @@ impl Default for InterfaceConfig {
             garbage_collection: Duration::from_secs(260),
             tunnel_peer: None,
             boundaries: Vec::new(),
+            passive: false,
             ttl_threshold: 1,
         }
     }

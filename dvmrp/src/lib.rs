@@ -192,6 +192,8 @@ pub mod reasons {
     pub const OWN_PACKET: &str = "own_packet";
     /// Received while the interface is not active (not configured or down).
     pub const INACTIVE: &str = "inactive_interface";
+    /// Received on a passive (host-only) interface.
+    pub const PASSIVE: &str = "passive_interface";
     /// A Report from an unknown or one-way neighbour (3.4.6, 3.2.3).
     pub const NOT_TWO_WAY: &str = "not_two_way";
     /// A route (not a message) with metric 0 or 64 and above (3.4.6 B.4).
@@ -464,11 +466,16 @@ impl Dvmrp {
         let old = iface.cfg.replace(cfg.clone());
         if iface.active {
             if let (Some(old), Some(link)) = (old, iface.link.clone()) {
-                if old.probe_interval != cfg.probe_interval {
-                    iface.next_probe = Some(now + cfg.probe_interval);
-                }
-                if old.report_interval != cfg.report_interval {
-                    iface.next_report = Some(now + cfg.report_interval);
+                if cfg.passive {
+                    iface.next_probe = None;
+                    iface.next_report = None;
+                } else {
+                    if old.passive || old.probe_interval != cfg.probe_interval {
+                        iface.next_probe = Some(now + cfg.probe_interval);
+                    }
+                    if old.passive || old.report_interval != cfg.report_interval {
+                        iface.next_report = Some(now + cfg.report_interval);
+                    }
                 }
                 if old.effective_metric() != cfg.effective_metric() {
                     let key = key_of(link.addr, link.prefix_len);
@@ -638,6 +645,7 @@ impl Dvmrp {
                     reports_sent: i.reports_sent,
                     sent: i.sent.iter().map(|(k, v)| ((*k).to_string(), *v)).collect(),
                     tunnel_peer: i.cfg.as_ref().and_then(|c| c.tunnel_peer),
+                    passive: i.cfg.as_ref().is_some_and(|c| c.passive),
                     neighbors: i
                         .neighbors
                         .values()
@@ -759,10 +767,12 @@ impl Dvmrp {
         }
         iface.active = true;
         iface.generation_id = Some(self.rng.generation_id(iface.generation_id));
-        iface.next_probe = Some(now + cfg.probe_interval);
-        let jitter = self.rng.delay(cfg.report_interval / 4);
-        iface.next_report = Some(now + cfg.report_interval.saturating_sub(jitter));
-        self.send_probe(now, ifindex, out);
+        if !cfg.passive {
+            iface.next_probe = Some(now + cfg.probe_interval);
+            let jitter = self.rng.delay(cfg.report_interval / 4);
+            iface.next_report = Some(now + cfg.report_interval.saturating_sub(jitter));
+            self.send_probe(now, ifindex, out);
+        }
         // The interface's subnet is directly connected (2.2); a tunnel has none (its
         // endpoint address belongs to another interface's subnet).
         if cfg.tunnel_peer.is_some() {
@@ -1356,6 +1366,10 @@ impl Dvmrp {
             iface.drop(reasons::INACTIVE);
             return;
         };
+        if iface.cfg.as_ref().is_some_and(|c| c.passive) {
+            iface.drop(reasons::PASSIVE);
+            return;
+        }
         if pkt.src == link.addr {
             iface.drop(reasons::OWN_PACKET);
             return;

@@ -57,6 +57,8 @@ pub struct InterfaceSnapshot {
     pub sent: BTreeMap<String, u64>,
     /// The remote end when the interface is a tunnel.
     pub tunnel_peer: Option<Ipv4Addr>,
+    /// A passive (host-only) interface: no Probes or Reports.
+    pub passive: bool,
     pub neighbors: Vec<NeighborSnapshot>,
     /// Received messages by kind ([`crate::kinds`]).
     pub received: BTreeMap<String, u64>,

@@ -445,3 +445,40 @@ fn an_upstream_prune_carries_the_least_remaining_downstream_lifetime() {
     let downstream = entry(&net, 1).unwrap().downstream_prunes;
     assert_eq!(downstream.len(), 2, "{downstream:?}");
 }
+
+#[test]
+fn a_passive_host_lan_is_announced_and_forwarded_but_silent() {
+    let passive = InterfaceConfig {
+        passive: true,
+        ..cfg()
+    };
+    let mut net = Net::new();
+    for i in 1..=2u64 {
+        net.router(&format!("R{i}"), Config::default(), 40 + i);
+    }
+    net.attach(0, 3, "10.0.1.1", 24, "s1", passive.clone());
+    net.attach(0, 1, "10.12.0.1", 24, "l12", cfg());
+    net.attach(1, 1, "10.12.0.2", 24, "l12", cfg());
+    net.attach(1, 3, "10.0.2.1", 24, "s2", passive);
+    net.run_for(secs(80));
+    // Nothing is sent on the host LANs, yet their subnets are routed.
+    for r in 0..2 {
+        assert!(
+            net.routers[r].sent.iter().all(|s| s.ifindex.0 != 3),
+            "R{}: a passive interface stays silent",
+            r + 1
+        );
+    }
+    assert_eq!(net.routers[1].route("10.0.1.0", 24).unwrap().metric, 2);
+    assert_eq!(net.routers[0].route("10.0.2.0", 24).unwrap().metric, 2);
+    // A DVMRP message arriving there is dropped and counted.
+    net.probe_from(0, 3, a("10.0.1.9"), 1, &[]);
+    assert_eq!(
+        net.routers[0].dropped(::common::IfIndex(3), "passive_interface"),
+        1
+    );
+    // A source on one host LAN reaches a member on the other.
+    net.member(1, 3, a(G), true);
+    net.stream(0, 3, a(S), a(G), secs(2));
+    assert_eq!(net.carried("s2"), 20);
+}

@@ -247,6 +247,7 @@ struct RawDvmrp {
     route_expiration: Option<Spanned<Seconds>>,
     hold_down: Option<Spanned<Seconds>>,
     garbage_collection: Option<Spanned<Seconds>>,
+    passive: Option<bool>,
 }
 
 /// `[dvmrp]`: router-wide DVMRP settings.
@@ -632,6 +633,29 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
                 }),
             },
         );
+    }
+
+    // On a DVMRP router an interface with IGMP but not DVMRP is a passive (host-only)
+    // DVMRP interface, as every mrouted phyint runs DVMRP: its subnet is announced (so
+    // sources there are routed) and its members are children; no Probes or Reports.
+    if routing
+        .as_ref()
+        .is_some_and(|(p, _)| *p == ProtocolName::Dvmrp)
+    {
+        for c in interfaces.values_mut() {
+            if c.tunnel.is_none() && c.dvmrp.is_none() && c.igmp.is_some() {
+                c.dvmrp = Some(dvmrp::config::InterfaceConfig {
+                    passive: true,
+                    boundaries: c
+                        .boundaries
+                        .iter()
+                        .map(|b| (b.network(), b.prefix()))
+                        .collect(),
+                    ttl_threshold: c.ttl_threshold,
+                    ..dvmrp::config::InterfaceConfig::default()
+                });
+            }
+        }
     }
 
     let mut routes: Vec<StaticRoute> = Vec::new();
@@ -1162,6 +1186,8 @@ fn dvmrp_interface(raw: Option<&RawDvmrp>) -> Result<dvmrp::config::InterfaceCon
         }
         None => c.route_expiration + c.hold_down,
     };
+    // A host-only LAN: announced, no Probes or Reports.
+    c.passive = r.passive.unwrap_or(false);
     // Not a configuration key: tunnels are configured elsewhere.
     c.tunnel_peer = None;
     Ok(c)
@@ -1956,6 +1982,35 @@ outputs = ["eth0"]
                 .contains("not listed in any [[interface]] or [[tunnel]]"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn igmp_only_interfaces_of_a_dvmrp_router_are_passive_dvmrp_interfaces() {
+        let c = parse(
+            Path::new("r1.toml"),
+            "[[interface]]\nname = \"eth0\"\nprotocols = [\"dvmrp\"]\n\
+             [[interface]]\nname = \"eth1\"\nprotocols = [\"igmp\"]\nttl_threshold = 4\n\
+             boundaries = [\"239.192.0.0/14\"]\n\
+             [[interface]]\nname = \"eth2\"\nprotocols = [\"igmp\", \"dvmrp\"]\n\
+             [interface.dvmrp]\npassive = true\n\
+             [[interface]]\nname = \"eth3\"\n",
+        )
+        .unwrap();
+        let d = |n: &str| c.interfaces[n].dvmrp.clone();
+        assert!(!d("eth0").unwrap().passive);
+        let eth1 = d("eth1").expect("IGMP-only on a DVMRP router: passive DVMRP");
+        assert!(eth1.passive);
+        assert_eq!(eth1.ttl_threshold, 4);
+        assert_eq!(eth1.boundaries, [("239.192.0.0".parse().unwrap(), 14)]);
+        assert!(d("eth2").unwrap().passive, "explicit");
+        assert!(d("eth3").is_none(), "no IGMP, no DVMRP: static routes only");
+        // Without DVMRP on the router, IGMP-only interfaces stay IGMP-only.
+        let c = parse(
+            Path::new("r1.toml"),
+            "[[interface]]\nname = \"eth1\"\nprotocols = [\"igmp\"]\n",
+        )
+        .unwrap();
+        assert!(c.interfaces["eth1"].dvmrp.is_none());
     }
 
     #[test]

@@ -488,3 +488,44 @@ fn a_reload_of_dvmrp_settings_keeps_the_stream_flowing() {
     assert!(first <= 5 && r.unique >= 245, "{r:?}");
     assert!(!net.router_log("r3").contains("dvmrp_neighbor_restart"));
 }
+
+#[test]
+fn host_lans_running_igmp_only_are_passive_dvmrp_interfaces() {
+    // src -- r1 -- r2 -- rcv, DVMRP only between the routers: the host-facing interfaces
+    // run IGMP alone and become passive DVMRP interfaces (announced, silent).
+    let igmp_only = format!("{{ name = \"eth0\", protocols = [\"igmp\"], {IGMP} }}");
+    let mut t = hosts(&["src", "rcv"]);
+    t += &format!(
+        "[[router]]\nname = \"r1\"\n[router.mrouterd]\ndvmrp = {{ min_flash_update_interval = 1 }}\n\
+         interface = [ {igmp_only}, {{ name = \"eth1\", protocols = [\"dvmrp\"], {DVMRP} }} ]\n"
+    );
+    t += &format!(
+        "[[router]]\nname = \"r2\"\n[router.mrouterd]\ndvmrp = {{ min_flash_update_interval = 1 }}\n\
+         interface = [ {{ name = \"eth0\", protocols = [\"dvmrp\"], {DVMRP} }}, \
+         {{ name = \"eth1\", protocols = [\"igmp\"], {IGMP} }} ]\n"
+    );
+    t += &links(&[("src", "r1"), ("r1", "r2"), ("r2", "rcv")]);
+    let net = net(&t);
+    let src_net = net_of(&net, "src");
+    converge(&net, &["r1", "r2"], 3, "r1", &src_net);
+    let rx = recv(&net, "rcv", G, 4.0, &[]);
+    let tx = send(&net, "src", G, 50, 150, &[]);
+    let r = report(rx);
+    wait_sender(tx);
+    assert!(
+        r.unique >= 145,
+        "a source on a passive LAN is routed: {r:?}"
+    );
+    for (router, ifname) in [("r1", "eth0"), ("r2", "eth1")] {
+        let i = dvmrp(&net, router)["interfaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == ifname)
+            .cloned()
+            .unwrap_or_else(|| panic!("{router} {ifname} is a DVMRP interface"));
+        assert_eq!(i["passive"], true, "{i}");
+        assert_eq!(i["probes_sent"], 0, "silent: {i}");
+        assert_eq!(i["reports_sent"], 0, "silent: {i}");
+    }
+}

@@ -806,6 +806,12 @@ pub fn render(cmd: &str, data: &Value) -> String {
                 if !sent.is_empty() {
                     out.push_str(&format!("{} sent: {}\n", s(&i["name"]), sent.join(" ")));
                 }
+                if i["passive"] == true {
+                    out.push_str(&format!(
+                        "{}: passive (a host LAN: announced, no Probes or Reports)\n",
+                        s(&i["name"])
+                    ));
+                }
                 if !i["tunnel_peer"].is_null() {
                     out.push_str(&format!(
                         "{}: tunnel to {}\n",
@@ -1106,7 +1112,7 @@ mod tests {
                  "configured": true, "active": false, "metric": 2, "generation_id": null,
                  "next_probe_ms": null, "next_report_ms": null, "probes_sent": 0,
                  "reports_sent": 0, "received": {}, "dropped": {}, "neighbors": [],
-                 "tunnel_peer": "192.0.2.9"}],
+                 "tunnel_peer": "192.0.2.9", "passive": true}],
             "other_interfaces": {"received": {"ask_neighbors2": 2},
                                  "sent": {"neighbors2": 3}, "dropped": {}},
             "routes": [
@@ -1202,6 +1208,7 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("eth1: tunnel to 192.0.2.9\n"), "{out}");
+        assert!(out.contains("eth1: passive (a host LAN"), "{out}");
         let out = render("dvmrp-neighbors", &dvmrp_data());
         assert_eq!(
             row(&out, "eth0 10.0.2.1"),
