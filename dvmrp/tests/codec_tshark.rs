@@ -9,10 +9,9 @@
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::checksum::checksum;
+use testsupport::{Ipv4, frame, tshark_fields};
+
 use dvmrp::packet::{
     ALL_DVMRP_ROUTERS, Body, Capabilities, Graft, Header, InfoItem, InterfaceFlags, MAX_LEN_576,
     Message, Neighbors2Entry, NeighborsEntry, Probe, Prune, Report, RouteEntry, emit, parse,
@@ -374,92 +373,17 @@ fn cases() -> Vec<Case> {
     cases
 }
 
-/// IPv4 header with Router Alert (RFC 2113), protocol 2, TOS 0xc0 (draft 3.1: Internetwork
-/// Control), TTL 1 to a group and 255 to a unicast address (mrouted's `send_igmp`), with its
-/// checksum; then the Ethernet header, with the group's MAC address for a multicast
-/// destination.
-fn frame(dst: Ipv4Addr, dvmrp: &[u8]) -> Vec<u8> {
-    let src = Ipv4Addr::new(192, 0, 2, 1);
-    let total = u16::try_from(24 + dvmrp.len()).unwrap();
-    let mut ip = vec![0x46, 0xc0];
-    ip.extend_from_slice(&total.to_be_bytes());
-    ip.extend_from_slice(&[0, 0, 0x40, 0, ttl(dst), 2, 0, 0]);
-    ip.extend_from_slice(&src.octets());
-    ip.extend_from_slice(&dst.octets());
-    ip.extend_from_slice(&[0x94, 0x04, 0x00, 0x00]);
-    let c = checksum(&ip);
-    ip[10..12].copy_from_slice(&c.to_be_bytes());
-    let d = dst.octets();
-    let mut f = if dst.is_multicast() {
-        vec![0x01, 0x00, 0x5e, d[1] & 0x7f, d[2], d[3]]
-    } else {
-        vec![0x02, 0x00, 0x00, 0x00, 0x00, 0x02]
-    };
-    f.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00]);
-    f.extend_from_slice(&ip);
-    f.extend_from_slice(dvmrp);
-    f
-}
-
-fn ttl(dst: Ipv4Addr) -> u8 {
-    if dst.is_multicast() { 1 } else { 255 }
-}
-
-/// A classic pcap file (magic a1b2c3d4, little endian, version 2.4, linktype 1 Ethernet).
-fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    out.extend_from_slice(&0i32.to_le_bytes()); // thiszone
-    out.extend_from_slice(&0u32.to_le_bytes()); // sigfigs
-    out.extend_from_slice(&65535u32.to_le_bytes()); // snaplen
-    out.extend_from_slice(&1u32.to_le_bytes()); // LINKTYPE_ETHERNET
-    for (i, f) in frames.iter().enumerate() {
-        let len = u32::try_from(f.len()).unwrap();
-        out.extend_from_slice(&(1_700_000_000 + i as u32).to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(f);
+/// The IPv4 header around a message to `dst`: protocol 2 with Router Alert (RFC 2113),
+/// TOS 0xc0 (draft 3.1: Internetwork Control), TTL 1 to a group and 255 to a unicast
+/// address (mrouted's `send_igmp`).
+fn ip(dst: Ipv4Addr) -> Ipv4 {
+    Ipv4 {
+        dst,
+        protocol: 2,
+        ttl: if dst.is_multicast() { 1 } else { 255 },
+        router_alert: true,
+        dont_fragment: true,
     }
-    out
-}
-
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn tshark(file: &Path) -> String {
-    let mut cmd = Command::new("tshark");
-    cmd.arg("-n")
-        .args(["-o", "ip.check_checksum:TRUE"])
-        .arg("-r")
-        .arg(file)
-        .args(["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a"])
-        .args(["-E", "aggregator=,"]);
-    for f in FIELDS {
-        cmd.args(["-e", f]);
-    }
-    let out = match cmd.output() {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-            "tshark not found: this test needs it, install it (apt-get install tshark; \
-             ./test.sh installs it too)"
-        ),
-        Err(e) => panic!("cannot run tshark: {e}"),
-    };
-    assert!(
-        out.status.success(),
-        "tshark failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("tshark output is UTF-8")
 }
 
 #[test]
@@ -476,21 +400,9 @@ fn tshark_decodes_every_emitted_message() {
             c.name,
             bytes.len()
         );
-        frames.push(frame(c.dst, &bytes));
+        frames.push(frame(ip(c.dst), &bytes));
     }
-    let dir = TempDir(std::env::temp_dir().join(format!(
-        "dvmrp-codec-tshark-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )));
-    std::fs::create_dir_all(&dir.0).unwrap();
-    let file = dir.0.join("dvmrp.pcap");
-    std::fs::write(&file, pcap(&frames)).unwrap();
-
-    let text = tshark(&file);
+    let text = tshark_fields(&frames, FIELDS);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), cases.len(), "one line per packet:\n{text}");
     for (c, line) in cases.iter().zip(&lines) {
@@ -500,7 +412,7 @@ fn tshark_decodes_every_emitted_message() {
         let h = c.msg.header;
         let common = [
             ("ip.proto", "2".to_string()),
-            ("ip.ttl", ttl(c.dst).to_string()),
+            ("ip.ttl", ip(c.dst).ttl.to_string()),
             ("ip.dst", c.dst.to_string()),
             ("ip.checksum.status", "1".to_string()), // good
             ("dvmrp.version", "3".to_string()),
