@@ -7,7 +7,9 @@
 //!               |  \                to r1  DVMRP, metric 2, TTL threshold 8
 //!              hx   hl, hd          to hl  IGMP + DVMRP (a leaf where r2 is querier)
 //!                                   to hd  DVMRP, taken down
-//!                                   to hx  IGMP only (no DVMRP)
+//!                                   to hx  static routes only (no IGMP, no DVMRP;
+//!                                          an IGMP-only LAN would be a passive DVMRP
+//!                                          interface)
 //!                                   mbone0 tunnel to r3 over the r2-r3 link (DVMRP,
 //!                                          metric 3, TTL threshold 16)
 //! ```
@@ -110,7 +112,7 @@ fn setup() -> (Net, Addrs) {
                 + &iface(&i("r2", "r1"), dvmrp, "ttl_threshold = 8\n", "metric = 2\n")
                 + &iface(&i("r2", "hl"), "[\"igmp\", \"dvmrp\"]", "", "")
                 + &iface(&i("r2", "hd"), dvmrp, "", "")
-                + &iface(&i("r2", "hx"), "[\"igmp\"]", "", "")
+                + &iface(&i("r2", "hx"), "[]", "", "")
                 + &tunnel(&ad.r2_r3, &ad.r3, "metric = 3\nttl_threshold = 16\n"),
         ),
         (
