@@ -43,7 +43,8 @@
 //!   normally on its own interface. Reports are split with [`packet::split_report`] into
 //!   messages of at most [`config::Config::max_report_len`] octets (516 by default, the
 //!   576-octet datagram limit of mrouted), routes sorted by prefix length then network.
-//!   The routes are not spread over the interval (3.4.2 "MUST attempt"): not yet done.
+//!   A periodic Report that takes several messages is spread evenly over the Route
+//!   Report Interval (3.4.2), the first message at once.
 //! * **Expiry and hold-down (3.4.7, 3.4.8)**: a learned route not refreshed for
 //!   `route_expiration` goes into hold-down until `garbage_collection` after its last
 //!   refresh; a route deleted otherwise (infinity from the upstream, neighbour lost,
@@ -93,7 +94,7 @@
 //!
 //! Not here: appendix C compatibility with pre-3.0xff neighbours (they must send Probes
 //! listing us), route aggregation (3.4.1), answering the obsolete Ask-Neighbors and Info
-//! Request, and spreading periodic reports over the interval (3.4.2).
+//! Request.
 
 pub mod config;
 pub mod packet;
@@ -231,6 +232,9 @@ struct Interface {
     neighbors: BTreeMap<Ipv4Addr, Neighbor>,
     next_probe: Option<Instant>,
     next_report: Option<Instant>,
+    /// The rest of the periodic Report, spread over the Route Report Interval (3.4.2):
+    /// (when, message).
+    report_queue: std::collections::VecDeque<(Instant, Report)>,
     probes_sent: u64,
     reports_sent: u64,
     /// Prunes, Grafts, Graft Acks and Neighbors2 sent, by kind.
@@ -250,6 +254,7 @@ impl Interface {
             neighbors: BTreeMap::new(),
             next_probe: None,
             next_report: None,
+            report_queue: std::collections::VecDeque::new(),
             probes_sent: 0,
             reports_sent: 0,
             sent: BTreeMap::new(),
@@ -290,7 +295,8 @@ impl Interface {
 
     fn poll_at(&self) -> Option<Instant> {
         let n = self.neighbors.values().map(|n| n.expires).min();
-        [n, self.next_probe, self.next_report]
+        let queued = self.report_queue.front().map(|(at, _)| *at);
+        [n, self.next_probe, self.next_report, queued]
             .into_iter()
             .flatten()
             .min()
@@ -808,6 +814,7 @@ impl Dvmrp {
         iface.active = false;
         iface.next_probe = None;
         iface.next_report = None;
+        iface.report_queue.clear();
         let hold = iface.cfg.as_ref().map_or(Duration::ZERO, |c| c.hold_down);
         let neighbors = std::mem::take(&mut iface.neighbors);
         for n in neighbors.values() {
@@ -1182,6 +1189,37 @@ impl Dvmrp {
         }
     }
 
+    /// The periodic Report on `ifindex` (3.4.5): the whole table, in as many messages as
+    /// it takes; when it takes more than one they are spread evenly over the Route Report
+    /// Interval (3.4.2), the first at once, so that a large table does not leave in one
+    /// burst. What is still queued from the previous interval is dropped (it is stale).
+    fn send_periodic_report(
+        &mut self,
+        t: Instant,
+        ifindex: IfIndex,
+        interval: Duration,
+        out: &mut Vec<Action>,
+    ) {
+        let entries = self.entries_for(ifindex, false);
+        let reports = packet::split_report(&entries, self.config.max_report_len);
+        let Some(iface) = self.interfaces.get_mut(&ifindex) else {
+            return;
+        };
+        iface.report_queue.clear();
+        let (dst, ttl) = iface.all_routers();
+        let n = u32::try_from(reports.len()).unwrap_or(u32::MAX).max(1);
+        let step = interval / n;
+        for (k, report) in reports.into_iter().enumerate() {
+            if k == 0 {
+                iface.reports_sent += 1;
+                send(out, ifindex, dst, ttl, &Message::new(Body::Report(report)));
+            } else {
+                let at = t + step * u32::try_from(k).unwrap_or(u32::MAX);
+                iface.report_queue.push_back((at, report));
+            }
+        }
+    }
+
     /// Send a Prune, Graft or Graft Ack to a neighbour (unicast, 3.5.6, 3.6).
     fn send_to_neighbor(
         &mut self,
@@ -1347,8 +1385,17 @@ impl Dvmrp {
                 };
                 iface.next_report = Some(t + cfg.report_interval);
                 if iface.has_two_way() {
-                    self.send_report(t, ifindex, ALL_DVMRP_ROUTERS, false, out);
+                    self.send_periodic_report(t, ifindex, cfg.report_interval, out);
                 }
+            }
+        }
+        // The queued parts of periodic Reports (3.4.2).
+        for (&ifindex, iface) in &mut self.interfaces {
+            let (dst, ttl) = iface.all_routers();
+            while iface.report_queue.front().is_some_and(|(at, _)| *at <= t) {
+                let (_, report) = iface.report_queue.pop_front().expect("checked");
+                iface.reports_sent += 1;
+                send(out, ifindex, dst, ttl, &Message::new(Body::Report(report)));
             }
         }
         // Schedule the flash for changes made after it (none today, but cheap).

@@ -474,12 +474,35 @@ fn reports_longer_than_the_maximum_are_split() {
     );
     net.attach(r, 1, "10.0.0.1", 24, "lan", cfg());
     net.fake(r, 1, a("10.0.0.2"), 2, &[a("10.0.0.1")]);
-    net.run_until(at(61));
+    net.run_until(at(130));
+    // The periodic Report (after the first flash update of every route, which leaves at
+    // once) takes many messages: they are spread evenly over the 60 s interval (3.4.2).
     let periodic: Vec<_> = net.routers[0]
         .sent
         .iter()
-        .filter(|s| s.report().is_some() && s.dst == dvmrp::packet::ALL_DVMRP_ROUTERS)
+        .filter(|s| {
+            s.report().is_some() && s.dst == dvmrp::packet::ALL_DVMRP_ROUTERS && s.at >= at(30)
+        })
         .collect();
     assert!(periodic.iter().all(|s| s.len <= 100));
-    assert!(periodic.len() >= 301 / 22);
+    let first = periodic[0].at;
+    let one_interval: Vec<_> = periodic
+        .iter()
+        .filter(|s| s.at < first + secs(60))
+        .collect();
+    let n = one_interval.len();
+    assert!(n >= 301 / 22, "{n} messages");
+    let routes: usize = one_interval
+        .iter()
+        .map(|s| s.report().unwrap().routes.len())
+        .sum();
+    assert_eq!(routes, 301, "the whole table once per interval");
+    let step = secs(60) / u32::try_from(n).unwrap();
+    for (k, s) in one_interval.iter().enumerate() {
+        assert_eq!(
+            s.at,
+            first + step * u32::try_from(k).unwrap(),
+            "message {k} of {n}"
+        );
+    }
 }
