@@ -522,12 +522,14 @@ impl Dvmrp {
     // -----------------------------------------------------------------------------------
     // Accessors for forwarding (3.3) and pruning (3.5)
 
-    /// The best matching route with a path (longest prefix).
+    /// The best matching route with a path (longest prefix): one probe of the table
+    /// per prefix length, longest first (at most 33 lookups, whatever the table's size).
     fn lookup(&self, source: Ipv4Addr) -> Option<(&Key, &Route)> {
-        self.routes
-            .iter()
-            .filter(|((net, len), r)| r.is_reachable() && route::contains(*net, *len, source))
-            .max_by_key(|((_, len), _)| *len)
+        (0..=32u8).rev().find_map(|len| {
+            self.routes
+                .get_key_value(&key_of(source, len))
+                .filter(|(_, r)| r.is_reachable())
+        })
     }
 
     /// The reverse path towards `source` (2.2, 3.3.2): the upstream interface and the
