@@ -362,6 +362,7 @@ impl Dvmrp {
                 .map(|(a, _)| *a)
                 .collect();
             for a in idle {
+                self.source_index.remove(&(a, ck.1));
                 if let Some(s) = e.sources.remove(&a)
                     && s.installed.is_some()
                 {
@@ -396,12 +397,6 @@ impl Dvmrp {
                 self.update_entry(now, ck, out);
             }
         }
-        let cache = &self.cache;
-        self.source_index.retain(|&(s, g), rk| {
-            cache
-                .get(&(*rk, g))
-                .is_some_and(|e| e.sources.contains_key(&s))
-        });
     }
 
     fn update_entry(&mut self, now: Instant, ck: CacheKey, out: &mut Vec<Action>) {
@@ -425,6 +420,7 @@ impl Dvmrp {
         let cfg = self.config.clone();
         let e = self.cache.get_mut(&ck).expect("listed");
         for s in moved {
+            self.source_index.remove(&(s, group));
             if e.sources.remove(&s).and_then(|s| s.installed).is_some() {
                 out.push(Action::Unforward(RouteKey::sg(s, group)));
             }

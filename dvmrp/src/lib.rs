@@ -519,6 +519,59 @@ impl Dvmrp {
         out
     }
 
+    /// Several inputs at the same time `now`, as [`Protocol::handle`] would take them one
+    /// by one, but with the timers and the forwarding cache evaluated once for the lot:
+    /// the shell gives the kernel counters of every entry this way each second.
+    pub fn handle_all<'a>(
+        &mut self,
+        now: Instant,
+        inputs: impl IntoIterator<Item = Input<'a>>,
+    ) -> Vec<Action> {
+        let mut out = Vec::new();
+        self.run_timers(now, &mut out);
+        for input in inputs {
+            self.input(now, input, &mut out);
+        }
+        self.finish(now, &mut out);
+        out
+    }
+
+    fn input(&mut self, now: Instant, input: Input<'_>, out: &mut Vec<Action>) {
+        // Anything but traffic (counters, upcalls) may change every forwarding entry.
+        if !matches!(input, Input::MfcStats { .. } | Input::Upcall { .. }) {
+            self.cache_all_dirty = true;
+        }
+        match input {
+            Input::Packet(pkt) => self.on_packet(now, &pkt, out),
+            Input::Interface(InterfaceChange::Up {
+                ifindex,
+                name,
+                addr,
+                prefix_len,
+            }) => self.link_up(
+                now,
+                ifindex,
+                Link {
+                    name,
+                    addr,
+                    prefix_len,
+                },
+                out,
+            ),
+            Input::Interface(InterfaceChange::Down { ifindex }) => {
+                self.link_down(now, ifindex, out)
+            }
+            Input::Membership(m) => self.on_membership(m),
+            Input::Upcall {
+                kind: UpcallKind::NoCache,
+                key,
+                ..
+            } => self.on_nocache(now, key),
+            Input::MfcStats { key, packets, .. } => self.on_mfc_stats(now, key, packets),
+            _ => {}
+        }
+    }
+
     // -----------------------------------------------------------------------------------
     // Accessors for forwarding (3.3) and pruning (3.5)
 
@@ -1550,43 +1603,7 @@ impl Protocol for Dvmrp {
     type Snapshot = Snapshot;
 
     fn handle(&mut self, now: Instant, input: Input<'_>) -> Vec<Action> {
-        let mut out = Vec::new();
-        self.run_timers(now, &mut out);
-        // Anything but traffic (counters, upcalls) may change every forwarding entry.
-        if !matches!(input, Input::MfcStats { .. } | Input::Upcall { .. }) {
-            self.cache_all_dirty = true;
-        }
-        match input {
-            Input::Packet(pkt) => self.on_packet(now, &pkt, &mut out),
-            Input::Interface(InterfaceChange::Up {
-                ifindex,
-                name,
-                addr,
-                prefix_len,
-            }) => self.link_up(
-                now,
-                ifindex,
-                Link {
-                    name,
-                    addr,
-                    prefix_len,
-                },
-                &mut out,
-            ),
-            Input::Interface(InterfaceChange::Down { ifindex }) => {
-                self.link_down(now, ifindex, &mut out)
-            }
-            Input::Membership(m) => self.on_membership(m),
-            Input::Upcall {
-                kind: UpcallKind::NoCache,
-                key,
-                ..
-            } => self.on_nocache(now, key),
-            Input::MfcStats { key, packets, .. } => self.on_mfc_stats(now, key, packets),
-            _ => {}
-        }
-        self.finish(now, &mut out);
-        out
+        self.handle_all(now, [input])
     }
 
     fn on_timeout(&mut self, now: Instant) -> Vec<Action> {

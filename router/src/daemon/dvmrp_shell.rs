@@ -202,10 +202,8 @@ impl Daemon {
         }
         let inputs = self.mfc_stats_inputs("DVMRP");
         let now = self.now();
-        let mut actions = Vec::new();
-        for input in inputs {
-            actions.extend(self.dvmrp.handle(now, input));
-        }
+        // One batch: timers and the forwarding cache are evaluated once per round.
+        let actions = self.dvmrp.handle_all(now, inputs);
         self.apply_dvmrp(actions);
     }
 
