@@ -529,3 +529,87 @@ fn host_lans_running_igmp_only_are_passive_dvmrp_interfaces() {
         assert_eq!(i["reports_sent"], 0, "silent: {i}");
     }
 }
+
+/// Drop the DVMRP messages of `code` that `node` sends (nftables, output hook): the
+/// transport header of IGMP type 0x13 carries the DVMRP code in its second octet.
+fn drop_dvmrp_code(net: &Net, node: &str, code: u8) {
+    let rules = format!(
+        "table ip dvmrp_loss {{\n chain out {{\n  type filter hook output priority 0; \
+         policy accept;\n  ip protocol igmp @th,0,8 0x13 @th,8,8 {code} counter drop\n }}\n}}\n"
+    );
+    net.node(node)
+        .sh(&format!("nft -f - <<'EOF'\n{rules}EOF"))
+        .expect("nft");
+}
+
+fn restore_dvmrp(net: &Net, node: &str) {
+    net.node(node)
+        .run(&["nft", "delete", "table", "ip", "dvmrp_loss"])
+        .expect("nft delete");
+}
+
+#[test]
+fn a_lost_graft_is_retransmitted_until_acknowledged() {
+    let net = chain("");
+    let tx = send(&net, "src", G, 50, 1000, &[]);
+    sleep(3.0);
+    assert!(cache(&net, "r3").is_some_and(|e| !e["upstream_prune"].is_null()));
+    // r3's Grafts (code 8) are lost for 2 s: the first one never arrives, the one sent
+    // 5 s later (the retransmission) does.
+    drop_dvmrp_code(&net, "r3", 8);
+    let rx = recv(&net, "rcv3", G, 9.0, &[]);
+    let joined = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(2), || cache(&net, "r3")
+            .is_some_and(|e| e["graft"]["sent"] == 1)),
+        "r3 grafted: {:?}",
+        cache(&net, "r3")
+    );
+    sleep(2.0);
+    restore_dvmrp(&net, "r3");
+    let r = report(rx);
+    drop(tx);
+    let first = r
+        .first_arrival_ms
+        .expect("the stream arrives after the retransmission");
+    eprintln!(
+        "graft retransmission: first packet {first:.0} ms after the join ({:?})",
+        joined.elapsed()
+    );
+    assert!(
+        (4000.0..7000.0).contains(&first),
+        "the second Graft, 5 s after the first, brought the stream: {first} ms"
+    );
+    let e3 = cache(&net, "r3").unwrap();
+    assert!(e3["graft"].is_null(), "acknowledged in the end: {e3}");
+    let sent = dvmrp(&net, "r3")["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["sent"]["graft"].as_u64().unwrap_or(0))
+        .sum::<u64>();
+    assert_eq!(sent, 2, "one Graft lost, one retransmitted");
+}
+
+#[test]
+fn a_lost_prune_is_retransmitted_while_data_keeps_coming() {
+    let net = chain("");
+    let c23 = GroupCounter::install(&net, "r3", "r2", G).unwrap();
+    // r3's Prunes (code 7) are lost for the first 2 s of the stream.
+    drop_dvmrp_code(&net, "r3", 7);
+    let tx = send(&net, "src", G, 50, 750, &[]);
+    sleep(2.0);
+    restore_dvmrp(&net, "r3");
+    sleep(4.0);
+    let a = c23.packets(&net).unwrap();
+    sleep(3.0);
+    let b = c23.packets(&net).unwrap();
+    drop(tx);
+    eprintln!("prune retransmission: r2-r3 carried {a} packets before the link went quiet");
+    assert!(
+        a >= 100,
+        "the first Prune was lost, so data kept coming: {a}"
+    );
+    assert_eq!(a, b, "the retransmitted Prune stopped it");
+    assert_eq!(prunes_sent(&net, "r3"), 2, "{}", dvmrp(&net, "r3"));
+}
