@@ -1,6 +1,6 @@
 //! Test-only helpers shared by the protocol crates' tests (a dev-dependency, never part of
-//! a binary): frames and classic pcap files to hand emitted packets to tshark, and
-//! running tshark for fields. The codec tests of `igmp`, `pim` and `dvmrp` check their
+//! a binary): the virtual-time loop of one protocol instance, frames and classic pcap
+//! files to hand emitted packets to tshark, and running tshark for fields. The codec tests of `igmp`, `pim` and `dvmrp` check their
 //! emitted messages against this independent decoder.
 
 use std::net::Ipv4Addr;
@@ -8,6 +8,27 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::checksum::checksum;
+use common::{Action, Instant, Protocol};
+
+/// Virtual time for a single protocol instance: run every timer of `p` due up to `t`, each
+/// at its own deadline (in order, so that a timer set by an earlier one runs too), giving
+/// its actions to `record`; then set `now` to `t`. Panics if time would go backwards or
+/// the protocol asks for a deadline in the past.
+pub fn advance_to<P: Protocol>(
+    p: &mut P,
+    now: &mut Instant,
+    t: Instant,
+    mut record: impl FnMut(Instant, Vec<Action>),
+) {
+    assert!(t >= *now, "time goes forward");
+    while let Some(d) = p.poll_at().filter(|&d| d <= t) {
+        assert!(d >= *now, "poll_at {d:?} in the past (now {now:?})");
+        *now = d;
+        let actions = p.on_timeout(d);
+        record(d, actions);
+    }
+    *now = t;
+}
 
 /// How the IPv4 header around a message looks (TOS 0xc0, internetwork control, as Linux
 /// sends routing protocols; source 192.0.2.1).

@@ -342,18 +342,8 @@ impl Harness {
 
     /// Run every timer up to `t` (each at its own deadline), then set the clock to `t`.
     pub fn advance_to(&mut self, t: Instant) {
-        assert!(t >= self.now, "time goes forward");
-        while let Some(d) = self.pim.poll_at().filter(|&d| d <= t) {
-            assert!(
-                d >= self.now,
-                "poll_at {d:?} in the past (now {:?})",
-                self.now
-            );
-            self.now = d;
-            let a = self.pim.on_timeout(d);
-            self.log.record(d, a);
-        }
-        self.now = t;
+        let log = &mut self.log;
+        testsupport::advance_to(&mut self.pim, &mut self.now, t, |d, a| log.record(d, a));
     }
 
     pub fn advance(&mut self, d: Duration) {
