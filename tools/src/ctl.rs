@@ -41,6 +41,34 @@ fn s(v: &Value) -> String {
 }
 
 /// Milliseconds as seconds with one decimal, "-" for none or zero.
+/// The sum of a `{kind: count}` object, as a table cell.
+fn total(counts: &Value) -> String {
+    counts
+        .as_object()
+        .map(|m| m.values().filter_map(Value::as_u64).sum::<u64>())
+        .unwrap_or(0)
+        .to_string()
+}
+
+/// A line `NAME LABEL: k=v k=v` of the non-zero counts of a `{kind: count}` object, or
+/// nothing when there are none.
+fn counts_line(name: &Value, label: &str, counts: &Value) -> String {
+    let parts: Vec<String> = counts
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(_, v)| v.as_u64() != Some(0))
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("{} {label}: {}\n", s(name), parts.join(" "))
+    }
+}
+
 fn secs(v: &Value) -> String {
     match v.as_u64() {
         Some(ms) if ms > 0 => format!("{:.1}s", ms as f64 / 1000.0),
@@ -370,12 +398,6 @@ pub fn render(cmd: &str, data: &Value) -> String {
                 .to_vec(),
             ];
             for i in list(&data["igmp"], "interfaces") {
-                let sum = |k: &str| {
-                    i[k].as_object()
-                        .map(|m| m.values().filter_map(Value::as_u64).sum::<u64>())
-                        .unwrap_or(0)
-                        .to_string()
-                };
                 rows.push(vec![
                     s(&i["name"]),
                     format!("{}/{}", s(&i["address"]), s(&i["prefix_len"])),
@@ -389,28 +411,13 @@ pub fn render(cmd: &str, data: &Value) -> String {
                     secs(&i["other_querier_present_ms"]),
                     secs(&i["general_query_ms"]),
                     i["groups"].as_array().map_or(0, Vec::len).to_string(),
-                    sum("received"),
-                    sum("dropped"),
+                    total(&i["received"]),
+                    total(&i["dropped"]),
                 ]);
             }
             let mut out = table(&rows);
             for i in list(&data["igmp"], "interfaces") {
-                let dropped: Vec<String> = i["dropped"]
-                    .as_object()
-                    .map(|m| {
-                        m.iter()
-                            .filter(|(_, v)| v.as_u64() != Some(0))
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if !dropped.is_empty() {
-                    out.push_str(&format!(
-                        "{} dropped: {}\n",
-                        s(&i["name"]),
-                        dropped.join(" ")
-                    ));
-                }
+                out.push_str(&counts_line(&i["name"], "dropped", &i["dropped"]));
             }
             out
         }
@@ -747,12 +754,6 @@ pub fn render(cmd: &str, data: &Value) -> String {
                 .map(String::from)
                 .to_vec(),
             ];
-            let sum = |i: &Value, k: &str| {
-                i[k].as_object()
-                    .map(|m| m.values().filter_map(Value::as_u64).sum::<u64>())
-                    .unwrap_or(0)
-                    .to_string()
-            };
             for i in list(&data["dvmrp"], "interfaces") {
                 let nbrs = list(i, "neighbors");
                 let two_way = nbrs.iter().filter(|n| n["state"] == "two_way").count();
@@ -777,35 +778,14 @@ pub fn render(cmd: &str, data: &Value) -> String {
                     secs(&i["next_report_ms"]),
                     s(&i["probes_sent"]),
                     s(&i["reports_sent"]),
-                    sum(i, "received"),
-                    sum(i, "dropped"),
+                    total(&i["received"]),
+                    total(&i["dropped"]),
                 ]);
             }
             let mut out = table(&rows);
             for i in list(&data["dvmrp"], "interfaces") {
-                let dropped: Vec<String> = i["dropped"]
-                    .as_object()
-                    .map(|m| {
-                        m.iter()
-                            .filter(|(_, v)| v.as_u64() != Some(0))
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if !dropped.is_empty() {
-                    out.push_str(&format!(
-                        "{} dropped: {}\n",
-                        s(&i["name"]),
-                        dropped.join(" ")
-                    ));
-                }
-                let sent: Vec<String> = i["sent"]
-                    .as_object()
-                    .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect())
-                    .unwrap_or_default();
-                if !sent.is_empty() {
-                    out.push_str(&format!("{} sent: {}\n", s(&i["name"]), sent.join(" ")));
-                }
+                out.push_str(&counts_line(&i["name"], "dropped", &i["dropped"]));
+                out.push_str(&counts_line(&i["name"], "sent", &i["sent"]));
                 if i["passive"] == true {
                     out.push_str(&format!(
                         "{}: passive (a host LAN: announced, no Probes or Reports)\n",
