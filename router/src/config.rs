@@ -468,17 +468,7 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
                     "there is an [interface.dvmrp] table but `dvmrp` is not in `protocols`".into(),
                 ));
             }
-            (t, true) => {
-                let mut c = dvmrp_interface(t.as_ref().map(Spanned::get_ref))?;
-                // A boundary is no child for its groups (and so is pruned upstream).
-                c.boundaries = boundaries
-                    .iter()
-                    .map(|b| (b.network(), b.prefix()))
-                    .collect();
-                // Reported to mrinfo (Neighbors2).
-                c.ttl_threshold = ttl_threshold;
-                Some(c)
-            }
+            (t, true) => Some(dvmrp_interface(t.as_ref().map(Spanned::get_ref))?),
             (None, false) => None,
         };
         interfaces.insert(
@@ -606,11 +596,6 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
                 let mut c = dvmrp_interface(d.as_ref().map(Spanned::get_ref))?;
                 c.metric = metric;
                 c.tunnel_peer = Some(remote);
-                c.boundaries = boundaries
-                    .iter()
-                    .map(|b| (b.network(), b.prefix()))
-                    .collect();
-                c.ttl_threshold = ttl_threshold;
                 Some(c)
             }
             (None, false) => None,
@@ -646,15 +631,22 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
             if c.tunnel.is_none() && c.dvmrp.is_none() && c.igmp.is_some() {
                 c.dvmrp = Some(dvmrp::config::InterfaceConfig {
                     passive: true,
-                    boundaries: c
-                        .boundaries
-                        .iter()
-                        .map(|b| (b.network(), b.prefix()))
-                        .collect(),
-                    ttl_threshold: c.ttl_threshold,
                     ..dvmrp::config::InterfaceConfig::default()
                 });
             }
+        }
+    }
+    // DVMRP sees the interface's (or tunnel's) boundaries, so that a boundary is no
+    // child for its groups (and is pruned upstream), and its TTL threshold, which it
+    // reports to mrinfo (Neighbors2).
+    for c in interfaces.values_mut() {
+        if let Some(d) = c.dvmrp.as_mut() {
+            d.boundaries = c
+                .boundaries
+                .iter()
+                .map(|b| (b.network(), b.prefix()))
+                .collect();
+            d.ttl_threshold = c.ttl_threshold;
         }
     }
 
