@@ -52,6 +52,15 @@ use crate::snapshot::{
 use crate::timers::{TimerKind, TimerRef, Timers};
 use crate::upstream::{self, Nbr, Upstream, UpstreamState};
 
+/// What another router's message says about an upstream entry (RFC 7761 4.5.7).
+#[derive(Clone, Copy, Debug)]
+enum SeenUpstream {
+    /// "See Prune(X) to RPF'(X)", or "RPF'(X) GenID changes".
+    PruneOrGenId,
+    /// "See Join(X) to RPF'(X)" with the Join's holdtime.
+    Join { holdtime: u16 },
+}
+
 /// Why a Join/Prune message, or one of its entries, was ignored (counted in
 /// [`TibCounters::ignored`]).
 pub mod ignored {
@@ -1152,7 +1161,7 @@ impl Tib {
                 .collect();
             for &n in &restarted {
                 for &(g, s) in &users {
-                    self.decrease_jt_if(env, g, s, (i, n));
+                    self.upstream_sees(env, g, s, (i, n), SeenUpstream::PruneOrGenId);
                 }
             }
             // Assert losers whose winner went away ("Current Winner's NLT(N,I) expires") or
@@ -1174,41 +1183,17 @@ impl Tib {
         }
     }
 
-    /// "See Prune(X) to RPF'(X)" / "RPF'(X) GenID changes" for entry X if RPF'(X) is `nbr`.
-    fn decrease_jt_if(&mut self, env: &mut Env<'_>, g: Ipv4Addr, s: Option<Ipv4Addr>, nbr: Nbr) {
-        let Some(group) = self.groups.get_mut(&g) else {
-            return;
-        };
-        let Some(enc) = group.enc(s) else {
-            return;
-        };
-        let Some(e) = group.entry_mut(s) else {
-            return;
-        };
-        if e.up.nbr != Some(nbr) || e.up.state != UpstreamState::Joined {
-            return;
-        }
-        let t = env.t_override(nbr.0);
-        let mut c = upstream::Ctx {
-            timers: &mut self.timers,
-            outbox: &mut self.outbox,
-            now: env.now,
-            t_periodic: env.t_periodic(),
-            group: g,
-            source: s,
-            enc,
-        };
-        e.up.decrease_jt(&mut c, t);
-    }
-
-    /// "See Join(X) to RPF'(X)" for entry X if RPF'(X) is `nbr`.
-    fn see_join_if(
+    /// An event of 4.5.7 for entry X, taken only if X is Joined with RPF'(X) = `nbr`:
+    /// "See Prune(X) to RPF'(X)" and "RPF'(X) GenID changes" decrease the Join Timer to
+    /// t_override; "See Join(X) to RPF'(X)" increases it to t_suppressed (at most the
+    /// Join's holdtime).
+    fn upstream_sees(
         &mut self,
         env: &mut Env<'_>,
         g: Ipv4Addr,
         s: Option<Ipv4Addr>,
         nbr: Nbr,
-        holdtime: u16,
+        seen: SeenUpstream,
     ) {
         let Some(group) = self.groups.get_mut(&g) else {
             return;
@@ -1222,9 +1207,12 @@ impl Tib {
         if e.up.nbr != Some(nbr) || e.up.state != UpstreamState::Joined {
             return;
         }
-        let t = env
-            .t_suppressed(nbr.0)
-            .min(Duration::from_secs(u64::from(holdtime)));
+        let t = match seen {
+            SeenUpstream::PruneOrGenId => env.t_override(nbr.0),
+            SeenUpstream::Join { holdtime } => env
+                .t_suppressed(nbr.0)
+                .min(Duration::from_secs(u64::from(holdtime))),
+        };
         let mut c = upstream::Ctx {
             timers: &mut self.timers,
             outbox: &mut self.outbox,
@@ -1234,7 +1222,10 @@ impl Tib {
             source: s,
             enc,
         };
-        e.up.see_join(&mut c, t);
+        match seen {
+            SeenUpstream::PruneOrGenId => e.up.decrease_jt(&mut c, t),
+            SeenUpstream::Join { .. } => e.up.see_join(&mut c, t),
+        }
     }
 
     // ---------------------------------------------------------------------------------
@@ -1414,9 +1405,9 @@ impl Tib {
         }
         for j in &set.joins {
             if j.is_star_g() {
-                self.see_join_if(env, g, None, nbr, holdtime);
+                self.upstream_sees(env, g, None, nbr, SeenUpstream::Join { holdtime });
             } else if j.is_sg() {
-                self.see_join_if(env, g, Some(j.source), nbr, holdtime);
+                self.upstream_sees(env, g, Some(j.source), nbr, SeenUpstream::Join { holdtime });
             } else {
                 // 4.5.9 "See Join(S,G,rpt) to RPF'(S,G,rpt)": cancel OT.
                 self.see_rpt(env, g, j.source, nbr, false);
@@ -1424,15 +1415,15 @@ impl Tib {
         }
         for p in &set.prunes {
             if p.is_star_g() {
-                self.decrease_jt_if(env, g, None, nbr);
+                self.upstream_sees(env, g, None, nbr, SeenUpstream::PruneOrGenId);
                 // 4.5.7 "See Prune(*,G) to RPF'(S,G)".
                 let sources: Vec<Ipv4Addr> = self.groups[&g].sg.keys().copied().collect();
                 for s in sources {
-                    self.decrease_jt_if(env, g, Some(s), nbr);
+                    self.upstream_sees(env, g, Some(s), nbr, SeenUpstream::PruneOrGenId);
                 }
             } else {
                 // Prune(S,G), and 4.5.7 "See Prune(S,G,rpt) to RPF'(S,G)".
-                self.decrease_jt_if(env, g, Some(p.source), nbr);
+                self.upstream_sees(env, g, Some(p.source), nbr, SeenUpstream::PruneOrGenId);
                 // 4.5.9 "See Prune(S,G,rpt) to RPF'(S,G,rpt)" and "See Prune(S,G) to
                 // RPF'(S,G,rpt)": OT = min(OT, t_override) in NotPruned.
                 self.see_rpt(env, g, p.source, nbr, true);
