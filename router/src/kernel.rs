@@ -152,19 +152,50 @@ impl Rtnl {
         Ok(all.into_iter().filter(|e| e.table == table).collect())
     }
 
+    /// The MFC entry (source, group) of `table` with its counters, if there is one.
+    pub fn mfc_get(
+        &mut self,
+        table: u32,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+    ) -> Result<Option<MfcEntry>, RtnlError> {
+        let found = self.get(
+            |seq| netlink::build_mfc_get(seq, table, source, group),
+            netlink::parse_mfc,
+            &[libc::ENOENT],
+        )?;
+        Ok(found.flatten())
+    }
+
     /// The kernel's unicast route towards `dst` (RPF lookup).
     pub fn route_get(&mut self, dst: Ipv4Addr) -> Result<Option<RouteInfo>, RtnlError> {
+        let found = self.get(
+            |seq| netlink::build_route_get(seq, dst),
+            netlink::parse_route,
+            &[libc::ENETUNREACH, libc::EHOSTUNREACH],
+        )?;
+        Ok(found.flatten())
+    }
+
+    /// One request with one answer, parsed by `parse`; `None` if the kernel answers with
+    /// one of the `absent` errors.
+    fn get<T>(
+        &mut self,
+        build: impl FnOnce(u32) -> Vec<u8>,
+        parse: impl Fn(&netlink::NlMsg<'_>) -> Result<T, NetlinkError>,
+        absent: &[i32],
+    ) -> Result<Option<T>, RtnlError> {
         let seq = self.next_seq();
-        self.sock.send(&netlink::build_route_get(seq, dst))?;
+        self.sock.send(&build(seq))?;
         loop {
             let n = self.recv()?;
             for m in netlink::messages(&self.buf[..n]) {
                 match m {
                     Ok(Message::Data(msg)) if msg.header.seq == seq => {
-                        return Ok(netlink::parse_route(&msg)?);
+                        return Ok(Some(parse(&msg)?));
                     }
                     Err(e) if e.seq() == Some(seq) => {
-                        if matches!(e.errno(), Some(libc::ENETUNREACH | libc::EHOSTUNREACH)) {
+                        if e.errno().is_some_and(|x| absent.contains(&x)) {
                             return Ok(None);
                         }
                         return Err(e.into());

@@ -193,17 +193,16 @@ impl Daemon {
     /// Otherwise the first Assert waits for the kernel's next WRONGVIF, 3 s later, and the
     /// LAN carries duplicates meanwhile.
     pub(super) fn pim_stats_of(&mut self, source: Ipv4Addr, group: Ipv4Addr) {
-        let key = common::RouteKey::sg(source, group);
-        let inputs: Vec<Input<'static>> = self
-            .mfc_stats_inputs("PIM")
-            .into_iter()
-            .filter(|i| matches!(i, Input::MfcStats { key: k, .. } if *k == key))
-            .collect();
+        let entry = match self.rtnl.mfc_get(self.table, source, group) {
+            Ok(Some(e)) if !e.unresolved => e,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::debug!("reading the counters of ({source}, {group}) for PIM: {e}");
+                return;
+            }
+        };
         let now = self.now();
-        let mut actions = Vec::new();
-        for input in inputs {
-            actions.extend(self.pim.handle(now, input));
-        }
+        let actions = self.pim.handle(now, mfc_stats_input(&entry));
         self.apply_pim(actions);
     }
 
@@ -219,14 +218,7 @@ impl Daemon {
         };
         dump.iter()
             .filter(|e| !e.unresolved && !e.source.is_unspecified())
-            .map(|e| Input::MfcStats {
-                key: common::RouteKey::sg(e.source, e.group),
-                packets: e.packets,
-                bytes: e.bytes,
-                idle: e
-                    .last_use_centisecs
-                    .map(|c| std::time::Duration::from_millis(c * 10)),
-            })
+            .map(mfc_stats_input)
             .collect()
     }
 
@@ -329,5 +321,17 @@ impl Daemon {
             self.sync_key(k);
         }
         more
+    }
+}
+
+/// A kernel MFC entry's counters as a protocol input (the keepalive and prune input).
+fn mfc_stats_input(e: &crate::netlink::MfcEntry) -> Input<'static> {
+    Input::MfcStats {
+        key: common::RouteKey::sg(e.source, e.group),
+        packets: e.packets,
+        bytes: e.bytes,
+        idle: e
+            .last_use_centisecs
+            .map(|c| std::time::Duration::from_millis(c * 10)),
     }
 }

@@ -216,6 +216,23 @@ pub fn build_mfc_dump(seq: u32, table: Option<u32>) -> Vec<u8> {
     b.finish()
 }
 
+/// Builds an `RTM_GETROUTE` (not a dump) for the one MFC entry (source, group) of
+/// `table`: the reply is that entry with its counters, or `NLMSG_ERROR` `ENOENT`.
+pub fn build_mfc_get(seq: u32, table: u32, source: Ipv4Addr, group: Ipv4Addr) -> Vec<u8> {
+    let mut b = MessageBuilder::new(libc::RTM_GETROUTE, flags::REQUEST, seq);
+    let hdr = RtMsg {
+        family: RTNL_FAMILY_IPMR,
+        dst_len: 32,
+        src_len: 32,
+        ..RtMsg::default()
+    };
+    b.payload(&hdr.to_bytes());
+    b.attr_u32(libc::RTA_TABLE, table);
+    b.attr_ipv4(libc::RTA_SRC, source);
+    b.attr_ipv4(libc::RTA_DST, group);
+    b.finish()
+}
+
 /// One MFC entry as the kernel reports it (dump reply or `RTNLGRP_IPV4_MROUTE`
 /// notification).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -576,6 +593,27 @@ mod tests {
         table_attr.extend(15u16.to_ne_bytes()); // RTA_TABLE
         table_attr.extend(253u32.to_ne_bytes());
         assert_eq!(&q[28..], &table_attr[..]);
+    }
+
+    #[test]
+    fn mfc_get_layout() {
+        let q = build_mfc_get(3, 253, S, G);
+        let m = NlMsg::parse(&q).unwrap();
+        assert_eq!(m.header.msg_type, libc::RTM_GETROUTE);
+        assert_eq!(m.header.flags, flags::REQUEST, "one entry, not a dump");
+        // rtmsg: family 128, dst_len 32, src_len 32, the rest zero.
+        assert_eq!(&q[16..28], &[128, 32, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let mut attrs = Vec::new();
+        for (kind, value) in [
+            (libc::RTA_TABLE, 253u32.to_ne_bytes()),
+            (libc::RTA_SRC, S.octets()),
+            (libc::RTA_DST, G.octets()),
+        ] {
+            attrs.extend(8u16.to_ne_bytes());
+            attrs.extend(kind.to_ne_bytes());
+            attrs.extend(value);
+        }
+        assert_eq!(&q[28..], &attrs[..]);
     }
 
     #[test]

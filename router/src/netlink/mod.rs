@@ -8,7 +8,7 @@
 //!
 //! | What | Request | Parser |
 //! |---|---|---|
-//! | MFC entries (family 128) | [`build_mfc_add`], [`build_mfc_del`], [`build_mfc_dump`] | [`parse_mfc`] |
+//! | MFC entries (family 128) | [`build_mfc_add`], [`build_mfc_del`], [`build_mfc_dump`], [`build_mfc_get`] | [`parse_mfc`] |
 //! | Kernel upcall mirror (group 30) | - | [`parse_cache_report`] |
 //! | VIF table (family 128 links) | [`build_vif_dump`] | [`parse_vif_table`] |
 //! | Links | [`build_link_dump`] | [`parse_link`] |
@@ -63,7 +63,7 @@ pub use link::{
 };
 pub use mfc::{
     CacheReport, MAX_MULTIPATH_TTLS, MAXVIFS, MfcEntry, build_mfc_add, build_mfc_del,
-    build_mfc_dump, parse_cache_report, parse_mfc,
+    build_mfc_dump, build_mfc_get, parse_cache_report, parse_mfc,
 };
 pub use route::{
     RouteInfo, RtMsg, build_route_dump, build_route_get, build_route_get_fib, parse_route,
