@@ -9,8 +9,9 @@
 //!   interface of the source network and leaves on every *child* interface: an active
 //!   interface where this router is the designated forwarder (3.3.1), that has group
 //!   members (IGMP) or a dependent neighbour (3.4.4) which has not pruned the pair, and
-//!   that is not an administrative boundary for the group. An interface that does not run
-//!   DVMRP but has members is a leaf child.
+//!   that is not an administrative boundary for the group. A host LAN is a passive DVMRP
+//!   interface ([`InterfaceConfig::passive`](crate::config::InterfaceConfig::passive)):
+//!   members on an interface DVMRP does not run on are not children.
 //! * **Prunes (3.5.2, 3.5.3)**: when traffic arrives for a pair without any child, a Prune
 //!   goes to the upstream neighbour, with the least remaining lifetime among the pruned
 //!   downstream neighbours, or [`Config::prune_lifetime`] when there are none (a leaf).
@@ -546,16 +547,6 @@ impl Dvmrp {
                 .filter(|n| iface.is_two_way(*n))
                 .any(|n| e.downstream_prunes.get(&(i, n)).is_none_or(|&x| x <= now));
             if members || dependents {
-                out.insert(i);
-            }
-        }
-        // Leaf interfaces that run IGMP but not DVMRP.
-        for (&(i, g), m) in &self.members {
-            if g == group
-                && Some(i) != upstream
-                && self.interfaces.get(&i).is_none_or(|x| x.cfg.is_none())
-                && m.wants(source)
-            {
                 out.insert(i);
             }
         }
