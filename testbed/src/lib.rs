@@ -111,6 +111,7 @@
 //! as it is, except that `[router] control_socket` is added when it is missing, since every
 //! router needs its own socket path.
 
+pub mod capture;
 mod config;
 pub mod counters;
 pub mod frr;

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use testbed::capture::{Capture, rows};
 use testbed::traffic::net;
 use testbed::{Net, wait_until};
 
@@ -316,19 +317,8 @@ fn tshark_decodes_our_probes_and_reports_without_complaint() {
     let net = chain();
     wait_converged(&net, Duration::from_secs(15), "chain");
     // Capture the r1-r2 link on r2 for a few Probe and Report intervals.
-    let pcap = net.rundir().join("r1-r2.pcap");
-    let pcap_s = pcap.display().to_string();
-    let mut cap = net
-        .node("r2")
-        .spawn(&["tshark", "-q", "-i", "eth0", "-f", "igmp", "-w", &pcap_s])
-        .expect("tshark (apt-get install tshark)");
-    assert!(
-        wait_until(Duration::from_secs(10), || pcap.exists()),
-        "tshark started: {}",
-        cap.stderr()
-    );
+    let cap = Capture::start(&net, "r2", "eth0", "igmp");
     std::thread::sleep(Duration::from_millis(5500));
-    cap.kill();
     let fields = [
         "ip.src",
         "ip.dst",
@@ -348,24 +338,8 @@ fn tshark_decodes_our_probes_and_reports_without_complaint() {
         "_ws.malformed",
         "_ws.expert.message",
     ];
-    let mut cmd = std::process::Command::new("tshark");
-    cmd.args(["-n", "-o", "ip.check_checksum:TRUE", "-r", &pcap_s])
-        .args(["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a"])
-        .args(["-E", "aggregator=,"]);
-    for f in fields {
-        cmd.args(["-e", f]);
-    }
-    let out = cmd.output().expect("tshark -r");
-    assert!(
-        out.status.success(),
-        "tshark -r: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let packets: Vec<BTreeMap<&str, &str>> = text
-        .lines()
-        .map(|l| fields.iter().copied().zip(l.split('\t')).collect())
-        .collect();
+    let text = cap.fields("dvmrp", &fields);
+    let packets = rows(&text, &fields);
     let r1 = dvmrp(&net, "r1");
     let r2 = dvmrp(&net, "r2");
     // tshark shows the Generation ID in decimal.

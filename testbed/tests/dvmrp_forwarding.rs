@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use testbed::capture::{Capture, rows};
 use testbed::counters::GroupCounter;
 use testbed::traffic::{net, recv, report, send, wait_sender};
 use testbed::{Net, wait_until};
@@ -148,62 +149,10 @@ fn net_of(net: &Net, node: &str) -> String {
     format!("{}.{}.{}.0", o[0], o[1], o[2])
 }
 
-/// Capture DVMRP on `node`'s interface towards `peer` until [`Capture::decode`].
-struct Capture {
-    proc: testbed::Proc,
-    pcap: String,
-}
-
-impl Capture {
-    fn start(net: &Net, node: &str, peer: &str) -> Capture {
-        let pcap = net.rundir().join(format!("{node}-{peer}.pcap"));
-        let pcap_s = pcap.display().to_string();
-        let ifname = net.iface(node, peer);
-        let proc = net
-            .node(node)
-            .spawn(&["tshark", "-q", "-i", &ifname, "-f", "igmp", "-w", &pcap_s])
-            .expect("tshark (apt-get install tshark)");
-        assert!(
-            wait_until(Duration::from_secs(10), || pcap.exists()),
-            "tshark started: {}",
-            proc.stderr()
-        );
-        Capture { proc, pcap: pcap_s }
-    }
-
-    /// Stop and decode with tshark: one map of `fields` per DVMRP message.
-    fn decode(mut self, fields: &[&'static str]) -> Vec<BTreeMap<&'static str, String>> {
-        self.proc.kill();
-        let mut cmd = std::process::Command::new("tshark");
-        cmd.args(["-n", "-o", "ip.check_checksum:TRUE", "-r", &self.pcap])
-            .args(["-Y", "dvmrp", "-T", "fields", "-E", "separator=/t"])
-            .args(["-E", "occurrence=a", "-E", "aggregator=,"]);
-        for f in fields {
-            cmd.args(["-e", f]);
-        }
-        let out = cmd.output().expect("tshark -r");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| {
-                fields
-                    .iter()
-                    .copied()
-                    .zip(l.split('\t').map(str::to_owned))
-                    .collect()
-            })
-            .collect()
-    }
-}
-
 #[test]
 fn flood_then_prune_then_a_graft_brings_the_stream_within_a_second() {
     let net = chain("");
-    let capture = Capture::start(&net, "r3", "r2");
+    let capture = Capture::start(&net, "r3", &net.iface("r3", "r2"), "igmp");
     let c12 = GroupCounter::install(&net, "r2", "r1", G).unwrap();
     let c23 = GroupCounter::install(&net, "r3", "r2", G).unwrap();
     let c_rcv2 = GroupCounter::install(&net, "rcv2", "r2", G).unwrap();
@@ -282,11 +231,12 @@ fn flood_then_prune_then_a_graft_brings_the_stream_within_a_second() {
         "_ws.malformed",
         "_ws.expert.message",
     ];
-    let packets = capture.decode(&fields);
+    let text = capture.fields("dvmrp", &fields);
+    let packets = rows(&text, &fields);
     let r2 = net.addr("r2", &net.iface("r2", "r3")).to_string();
     let r3 = net.addr("r3", &net.iface("r3", "r2")).to_string();
     let src_net = net_of(&net, "src");
-    let of = |code: &str| -> Vec<&BTreeMap<&str, String>> {
+    let of = |code: &str| -> Vec<&BTreeMap<&str, &str>> {
         packets
             .iter()
             .filter(|p| p["dvmrp.v3.code"] == code)
@@ -307,7 +257,11 @@ fn flood_then_prune_then_a_graft_brings_the_stream_within_a_second() {
         (grafts[0], &r3, &r2),
         (acks[0], &r2, &r3),
     ] {
-        assert_eq!((&p["ip.src"], &p["ip.dst"]), (from, to), "unicast: {p:?}");
+        assert_eq!(
+            (p["ip.src"], p["ip.dst"]),
+            (from.as_str(), to.as_str()),
+            "unicast: {p:?}"
+        );
         assert_eq!(p["dvmrp.saddr"], src_net, "{p:?}");
         assert_eq!(p["dvmrp.maddr"], G, "{p:?}");
     }

@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::Value;
+use testbed::capture::{Capture, rows};
 use testbed::traffic::net;
 use testbed::{Net, bin_path, wait_until};
 
@@ -355,21 +356,10 @@ fn mrinfo_from_hosts_lists_interfaces_neighbours_metrics_thresholds_and_the_tunn
 fn tshark_decodes_the_neighbors2_answer_without_complaint() {
     let (net, ad) = setup();
     wait_neighbors(&net, &ad);
-    let pcap = net.rundir().join("hx.pcap");
-    let pcap_s = pcap.display().to_string();
-    let mut cap = net
-        .node("hx")
-        .spawn(&["tshark", "-q", "-i", "eth0", "-f", "igmp", "-w", &pcap_s])
-        .expect("tshark (apt-get install tshark)");
-    assert!(
-        wait_until(Duration::from_secs(10), || pcap.exists()),
-        "tshark started: {}",
-        cap.stderr()
-    );
+    let cap = Capture::start(&net, "hx", "eth0", "igmp");
     std::thread::sleep(Duration::from_millis(500));
     let answer = mrinfo_json(&net, "hx", &ad.r2_hx);
     std::thread::sleep(Duration::from_millis(500));
-    cap.kill();
     let fields = [
         "ip.src",
         "ip.dst",
@@ -394,32 +384,8 @@ fn tshark_decodes_the_neighbors2_answer_without_complaint() {
         "_ws.malformed",
         "_ws.expert.message",
     ];
-    let mut cmd = std::process::Command::new("tshark");
-    cmd.args([
-        "-n",
-        "-o",
-        "ip.check_checksum:TRUE",
-        "-r",
-        &pcap_s,
-        "-Y",
-        "dvmrp",
-    ])
-    .args(["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a"])
-    .args(["-E", "aggregator=,"]);
-    for f in fields {
-        cmd.args(["-e", f]);
-    }
-    let out = cmd.output().expect("tshark -r");
-    assert!(
-        out.status.success(),
-        "tshark -r: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let packets: Vec<BTreeMap<&str, &str>> = text
-        .lines()
-        .map(|l| fields.iter().copied().zip(l.split('\t')).collect())
-        .collect();
+    let text = cap.fields("dvmrp", &fields);
+    let packets = rows(&text, &fields);
     let hx = net.primary_addr("hx").to_string();
     for p in &packets {
         for (field, want) in [

@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use testbed::capture::Capture;
 use testbed::traffic::{net, recv, report, send};
 use testbed::{Net, wait_until};
 use tools::mcast::report::Report;
@@ -580,25 +581,7 @@ fn two_thousand_groups_are_joined_in_join_prunes_that_fit_the_mtu() {
     );
     // Capture r3's Joins to r2 while r3 restarts and joins everything again: tshark sees
     // every Join/Prune frame within the 1500-byte MTU.
-    let pcap = net.rundir().join("r2-eth1.pcap");
-    let pcap_s = pcap.display().to_string();
-    let mut cap = net
-        .node("r2")
-        .spawn(&[
-            "tshark",
-            "-q",
-            "-i",
-            "eth1",
-            "-f",
-            "ip proto 103",
-            "-w",
-            &pcap_s,
-        ])
-        .expect("tshark");
-    assert!(
-        wait_until(Duration::from_secs(10), || pcap.exists()),
-        "tshark started"
-    );
+    let cap = Capture::start(&net, "r2", "eth1", "ip proto 103");
     std::thread::sleep(Duration::from_millis(500));
     net.stop_router("r3").unwrap();
     net.start_router("r3").unwrap();
@@ -614,23 +597,7 @@ fn two_thousand_groups_are_joined_in_join_prunes_that_fit_the_mtu() {
         r3_joins()
     );
     std::thread::sleep(Duration::from_millis(500));
-    cap.kill();
-    let out = std::process::Command::new("tshark")
-        .args([
-            "-r",
-            &pcap_s,
-            "-Y",
-            "pim.type == 3",
-            "-T",
-            "fields",
-            "-e",
-            "frame.len",
-            "-e",
-            "pim.numgroups",
-        ])
-        .output()
-        .expect("tshark -r");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = cap.fields("pim.type == 3", &["frame.len", "pim.numgroups"]);
     let frames: Vec<(usize, usize)> = text
         .lines()
         .filter_map(|l| {
@@ -638,11 +605,7 @@ fn two_thousand_groups_are_joined_in_join_prunes_that_fit_the_mtu() {
             Some((f.next()?.parse().ok()?, f.next()?.parse().ok()?))
         })
         .collect();
-    assert!(
-        frames.len() >= 8,
-        "several Join/Prune messages: {text} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(frames.len() >= 8, "several Join/Prune messages: {text}");
     assert!(
         frames.iter().all(|(len, _)| *len <= 1514),
         "every frame fits the MTU: {frames:?}"
