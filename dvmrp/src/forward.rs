@@ -273,8 +273,7 @@ impl Dvmrp {
             self.count_drop(ifindex, reasons::PRUNE_FROM_UPSTREAM);
             return;
         }
-        let max_age = self.route_expiration(ifindex);
-        if !r.dependents_on(ifindex, now, max_age).contains(&src) {
+        if !self.dependents(r, ifindex).contains(&src) {
             self.count_drop(ifindex, reasons::NOT_DEPENDENT);
             return;
         }
@@ -532,19 +531,16 @@ impl Dvmrp {
             if !iface.active || Some(i) == upstream || iface.blocks(group) {
                 continue;
             }
-            let ours = iface.link.as_ref().map(|l| l.addr);
-            if ours.is_none() || self.forwarder(r, i) != ours {
+            if !self.forwards_onto(r, i) {
                 continue;
             }
             let members = self
                 .members
                 .get(&(i, group))
                 .is_some_and(|m| m.wants(source));
-            let max_age = self.route_expiration(i);
-            let dependents = r
-                .dependents_on(i, now, max_age)
+            let dependents = self
+                .dependents(r, i)
                 .into_iter()
-                .filter(|n| iface.is_two_way(*n))
                 .any(|n| e.downstream_prunes.get(&(i, n)).is_none_or(|&x| x <= now));
             if members || dependents {
                 out.insert(i);
@@ -566,13 +562,6 @@ impl Dvmrp {
             .filter(|((i, _), exp)| Some(*i) != upstream && **exp > now)
             .map(|(_, exp)| now.until(*exp))
             .min()
-    }
-
-    fn route_expiration(&self, ifindex: IfIndex) -> Duration {
-        self.interfaces
-            .get(&ifindex)
-            .and_then(|i| i.cfg.as_ref())
-            .map_or(Duration::ZERO, |c| c.route_expiration)
     }
 
     fn count_drop(&mut self, ifindex: IfIndex, reason: &'static str) {

@@ -106,7 +106,7 @@ mod rng;
 mod route;
 mod snapshot;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
@@ -630,12 +630,18 @@ impl Dvmrp {
     /// This router is the designated forwarder for `source`'s network on `ifindex`
     /// (3.3.1).
     pub fn is_designated_forwarder(&self, ifindex: IfIndex, source: Ipv4Addr) -> bool {
+        self.lookup(source)
+            .is_some_and(|(_, r)| self.forwards_onto(r, ifindex))
+    }
+
+    /// This router is the designated forwarder of route `r` on `ifindex` (3.3.1).
+    fn forwards_onto(&self, r: &Route, ifindex: IfIndex) -> bool {
         let ours = self
             .interfaces
             .get(&ifindex)
             .and_then(|i| i.link.as_ref())
             .map(|l| l.addr);
-        ours.is_some() && self.designated_forwarder(ifindex, source) == ours
+        ours.is_some() && self.forwarder(r, ifindex) == ours
     }
 
     /// The interfaces where this router is the designated forwarder for `source`'s network,
@@ -651,11 +657,16 @@ impl Dvmrp {
     /// The downstream neighbours on `ifindex` that depend on us for `source`'s network,
     /// learned from their poison reverse (2.3, 3.4.4), sorted.
     pub fn dependent_neighbors(&self, ifindex: IfIndex, source: Ipv4Addr) -> Vec<Ipv4Addr> {
-        let Some((_, r)) = self.lookup(source) else {
-            return Vec::new();
-        };
+        self.lookup(source)
+            .map(|(_, r)| self.dependents(r, ifindex).into_iter().collect())
+            .unwrap_or_default()
+    }
+
+    /// The two-way neighbours on an active `ifindex` whose poison reverse for route `r`
+    /// is not older than the interface's route expiration time (3.4.4).
+    fn dependents(&self, r: &Route, ifindex: IfIndex) -> BTreeSet<Ipv4Addr> {
         let Some(iface) = self.interfaces.get(&ifindex).filter(|i| i.active) else {
-            return Vec::new();
+            return BTreeSet::new();
         };
         let max_age = iface
             .cfg
