@@ -285,7 +285,6 @@ impl Dvmrp {
     /// A Graft from a downstream neighbour (3.6.5): acknowledged, its prune removed.
     pub(crate) fn on_graft(
         &mut self,
-        now: Instant,
         ifindex: IfIndex,
         src: Ipv4Addr,
         graft: Graft,
@@ -293,7 +292,6 @@ impl Dvmrp {
     ) {
         // Every Graft is acknowledged, even without state for it (3.6.5).
         self.send_to_neighbor(ifindex, src, Message::new(Body::GraftAck(graft)), out);
-        let _ = now;
         if let Some(ck) = self.cache_key_for(graft.source, graft.source_mask, graft.group)
             && let Some(e) = self.cache.get_mut(&ck)
         {

@@ -1384,8 +1384,7 @@ impl Dvmrp {
                 }
                 replace_path(r, &self.interfaces, t);
             }
-            if let Some(h) = r.hold_down.filter(|h| h.until <= t) {
-                let _ = h;
+            if r.hold_down.is_some_and(|h| h.until <= t) {
                 if r.is_reachable() {
                     r.hold_down = None;
                     r.changed = true;
@@ -1553,7 +1552,7 @@ impl Dvmrp {
             Body::Probe(probe) => self.on_probe(now, ifindex, src, msg.header, probe, out),
             Body::Report(report) => self.on_report(now, ifindex, src, report),
             Body::Prune(prune) => self.on_prune(now, ifindex, src, prune),
-            Body::Graft(graft) => self.on_graft(now, ifindex, src, graft, out),
+            Body::Graft(graft) => self.on_graft(ifindex, src, graft, out),
             Body::GraftAck(ack) => self.on_graft_ack(ifindex, src, ack),
             _ => {}
         }
