@@ -51,18 +51,12 @@ impl Daemon {
             now,
             "DVMRP",
             transitions,
-            |ifindex, name, join| {
-                if join {
-                    ifaces::log_join(
-                        mroute.join(ALL_DVMRP_ROUTERS, ifindex),
-                        name,
-                        ALL_DVMRP_ROUTERS,
-                        "DVMRP (All-DVMRP-Routers)",
-                    );
-                } else {
-                    let _ = mroute.leave(ALL_DVMRP_ROUTERS, ifindex);
-                }
-            },
+            ifaces::listen_to(
+                &[ALL_DVMRP_ROUTERS],
+                "DVMRP (All-DVMRP-Routers)",
+                |g, i| mroute.join(g, i),
+                |g, i| mroute.leave(g, i),
+            ),
         );
         self.apply_dvmrp(actions);
         if came_up {

@@ -305,11 +305,31 @@ pub(super) fn drive<P: Instance>(
 
 /// Log a failed join of `group` on an interface; EADDRINUSE (already joined, the
 /// interface came back) is not a failure.
-pub(super) fn log_join(r: std::io::Result<()>, name: &str, group: Ipv4Addr, what: &str) {
+fn log_join(r: std::io::Result<()>, name: &str, group: Ipv4Addr, what: &str) {
     if let Err(e) = r
         && e.raw_os_error() != Some(libc::EADDRINUSE)
     {
         tracing::error!(interface = %name, "joining {group} for {what}: {e}");
+    }
+}
+
+/// The `groups` argument of [`drive`] for a protocol that listens to `groups` on its
+/// interfaces through a socket's `join` / `leave` (errors joining are logged, except
+/// "already joined"; leaving is best effort).
+pub(super) fn listen_to(
+    groups: &[Ipv4Addr],
+    what: &str,
+    join: impl Fn(Ipv4Addr, u32) -> std::io::Result<()>,
+    leave: impl Fn(Ipv4Addr, u32) -> std::io::Result<()>,
+) -> impl FnMut(u32, &str, bool) {
+    move |ifindex, name, up| {
+        for &g in groups {
+            if up {
+                log_join(join(g, ifindex), name, g, what);
+            } else {
+                let _ = leave(g, ifindex);
+            }
+        }
     }
 }
 

@@ -32,15 +32,12 @@ impl Daemon {
             now,
             "IGMP",
             transitions,
-            |ifindex, name, join| {
-                for g in [ALL_V3_ROUTERS, ALL_ROUTERS] {
-                    if join {
-                        ifaces::log_join(mroute.join(g, ifindex), name, g, "IGMP reports");
-                    } else {
-                        let _ = mroute.leave(g, ifindex);
-                    }
-                }
-            },
+            ifaces::listen_to(
+                &[ALL_V3_ROUTERS, ALL_ROUTERS],
+                "IGMP reports",
+                |g, i| mroute.join(g, i),
+                |g, i| mroute.leave(g, i),
+            ),
         );
         self.apply_igmp(actions);
     }

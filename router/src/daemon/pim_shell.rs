@@ -34,18 +34,12 @@ impl Daemon {
             now,
             "PIM-SM",
             transitions,
-            |ifindex, name, join| {
-                if join {
-                    ifaces::log_join(
-                        pim_rx.join(ALL_PIM_ROUTERS, ifindex),
-                        name,
-                        ALL_PIM_ROUTERS,
-                        "PIM (ALL-PIM-ROUTERS)",
-                    );
-                } else {
-                    let _ = pim_rx.leave(ALL_PIM_ROUTERS, ifindex);
-                }
-            },
+            ifaces::listen_to(
+                &[ALL_PIM_ROUTERS],
+                "PIM (ALL-PIM-ROUTERS)",
+                |g, i| pim_rx.join(g, i),
+                |g, i| pim_rx.leave(g, i),
+            ),
         );
         self.apply_pim(actions);
         if came_up {
