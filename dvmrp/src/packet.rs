@@ -1134,6 +1134,7 @@ fn emit_routes(out: &mut Vec<u8>, routes: &[RouteEntry]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use testsupport::{Rng, fix_checksum};
 
     fn a(s: &str) -> Ipv4Addr {
         s.parse().unwrap()
@@ -1159,43 +1160,6 @@ mod tests {
                 ..Header::DRAFT
             },
             body,
-        }
-    }
-
-    /// Set the checksum field so that `b` verifies (for tests that want to get past it).
-    fn fix_checksum(b: &mut [u8]) {
-        if b.len() >= 4 {
-            b[2] = 0;
-            b[3] = 0;
-            let c = checksum::checksum(b);
-            b[2..4].copy_from_slice(&c.to_be_bytes());
-        }
-    }
-
-    /// A small deterministic PRNG (splitmix64).
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        fn byte(&mut self) -> u8 {
-            self.next() as u8
-        }
-        fn bool(&mut self) -> bool {
-            self.next() & 1 == 1
-        }
-        fn addr(&mut self) -> Ipv4Addr {
-            Ipv4Addr::from(self.next() as u32)
-        }
-        fn addrs(&mut self, max: u64) -> Vec<Ipv4Addr> {
-            (0..self.below(max + 1)).map(|_| self.addr()).collect()
         }
     }
 
@@ -2029,7 +1993,7 @@ mod tests {
         let mask = |rng: &mut Rng| rng.bool().then(|| rng.addr());
         let body = match rng.below(11) {
             0 => Body::Probe(Probe {
-                generation_id: rng.next() as u32,
+                generation_id: rng.next_u64() as u32,
                 neighbors: rng.addrs(20),
             }),
             1 => Body::Report(Report {
@@ -2067,7 +2031,7 @@ mod tests {
             6 => Body::Prune(Prune {
                 source: rng.addr(),
                 group: rng.addr(),
-                lifetime: rng.next() as u32,
+                lifetime: rng.next_u64() as u32,
                 source_mask: mask(rng),
             }),
             7 => Body::Graft(Graft {

@@ -695,6 +695,7 @@ pub fn emit(msg: &Message) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use testsupport::{Rng, fix_checksum};
 
     fn a(s: &str) -> Ipv4Addr {
         s.parse().unwrap()
@@ -732,43 +733,6 @@ mod tests {
 
     fn report(records: Vec<GroupRecord>) -> Message {
         Message::V3Report(V3Report { records })
-    }
-
-    /// Set the checksum field so that `b` verifies (for tests that want to get past it).
-    fn fix_checksum(b: &mut [u8]) {
-        if b.len() >= 4 {
-            b[2] = 0;
-            b[3] = 0;
-            let c = checksum::checksum(b);
-            b[2..4].copy_from_slice(&c.to_be_bytes());
-        }
-    }
-
-    /// A small deterministic PRNG (splitmix64).
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        fn byte(&mut self) -> u8 {
-            self.next() as u8
-        }
-        fn bool(&mut self) -> bool {
-            self.next() & 1 == 1
-        }
-        fn addr(&mut self) -> Ipv4Addr {
-            Ipv4Addr::from(self.next() as u32)
-        }
-        fn addrs(&mut self, max: u64) -> Vec<Ipv4Addr> {
-            (0..self.below(max + 1)).map(|_| self.addr()).collect()
-        }
     }
 
     /// (name, wire bytes, decoded message). Vectors marked "kernel" were captured from Linux

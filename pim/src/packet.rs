@@ -1451,6 +1451,7 @@ impl Packer {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+    use testsupport::{Rng, fix_checksum};
 
     fn a(s: &str) -> Ipv4Addr {
         s.parse().unwrap()
@@ -1861,16 +1862,6 @@ mod tests {
                 },
             ],
         })
-    }
-
-    /// Recompute the checksum of a (non-Register) message in place.
-    fn fix_checksum(b: &mut [u8]) {
-        if b.len() >= 4 {
-            b[2] = 0;
-            b[3] = 0;
-            let c = checksum::checksum(b);
-            b[2..4].copy_from_slice(&c.to_be_bytes());
-        }
     }
 
     #[test]
@@ -2396,37 +2387,15 @@ mod tests {
     // -----------------------------------------------------------------------------------------
     // Property tests with a small deterministic PRNG.
 
-    /// splitmix64.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        fn upto(&mut self, n: usize) -> usize {
-            self.below(n as u64 + 1) as usize
-        }
-        fn byte(&mut self) -> u8 {
-            self.next() as u8
-        }
-        fn u16(&mut self) -> u16 {
-            self.next() as u16
-        }
-        fn u32(&mut self) -> u32 {
-            self.next() as u32
-        }
-        fn bool(&mut self) -> bool {
-            self.next() & 1 == 1
-        }
-        fn addr(&mut self) -> Ipv4Addr {
-            Ipv4Addr::from(self.u32())
-        }
+    /// PIM's encoded addresses from the shared generator.
+    trait PimRng {
+        fn mask(&mut self) -> u8;
+        fn group(&mut self) -> EncodedGroup;
+        fn source(&mut self) -> EncodedSource;
+        fn sources(&mut self, max: usize) -> Vec<EncodedSource>;
+    }
+
+    impl PimRng for Rng {
         fn mask(&mut self) -> u8 {
             self.below(33) as u8
         }
@@ -2449,9 +2418,6 @@ mod tests {
         }
         fn sources(&mut self, max: usize) -> Vec<EncodedSource> {
             (0..self.upto(max)).map(|_| self.source()).collect()
-        }
-        fn bytes(&mut self, n: usize) -> Vec<u8> {
-            (0..n).map(|_| self.byte()).collect()
         }
     }
 
