@@ -441,36 +441,15 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
         for b in &i.boundaries {
             boundaries.push(parse_group_range(b)?);
         }
-        let igmp = match (&i.igmp, protocols.contains(&ProtocolName::Igmp)) {
-            (Some(t), false) => {
-                return Err((
-                    t.span(),
-                    "there is an [interface.igmp] table but `igmp` is not in `protocols`".into(),
-                ));
-            }
-            (t, true) => Some(igmp_interface(t.as_ref().map(Spanned::get_ref))?),
-            (None, false) => None,
-        };
-        let pim = match (&i.pim, protocols.contains(&ProtocolName::Pim)) {
-            (Some(t), false) => {
-                return Err((
-                    t.span(),
-                    "there is an [interface.pim] table but `pim` is not in `protocols`".into(),
-                ));
-            }
-            (t, true) => Some(pim_interface(t.as_ref().map(Spanned::get_ref))?),
-            (None, false) => None,
-        };
-        let dvmrp = match (&i.dvmrp, protocols.contains(&ProtocolName::Dvmrp)) {
-            (Some(t), false) => {
-                return Err((
-                    t.span(),
-                    "there is an [interface.dvmrp] table but `dvmrp` is not in `protocols`".into(),
-                ));
-            }
-            (t, true) => Some(dvmrp_interface(t.as_ref().map(Spanned::get_ref))?),
-            (None, false) => None,
-        };
+        let listed = |p| protocols.contains(&p);
+        let igmp = protocol_table(&i.igmp, listed(ProtocolName::Igmp), "igmp", igmp_interface)?;
+        let pim = protocol_table(&i.pim, listed(ProtocolName::Pim), "pim", pim_interface)?;
+        let dvmrp = protocol_table(
+            &i.dvmrp,
+            listed(ProtocolName::Dvmrp),
+            "dvmrp",
+            dvmrp_interface,
+        )?;
         interfaces.insert(
             iname.clone(),
             InterfaceConfig {
@@ -878,6 +857,25 @@ fn one_routing_protocol(
         }
     }
     Ok(())
+}
+
+/// An interface's `[interface.NAME]` table of a protocol: its settings (defaults without
+/// a table) when the protocol is in `protocols`, None when not; a table for a protocol
+/// that is not listed is an error.
+fn protocol_table<R, C>(
+    table: &Option<Spanned<R>>,
+    listed: bool,
+    name: &str,
+    parse: impl FnOnce(Option<&R>) -> Result<C, Invalid>,
+) -> Result<Option<C>, Invalid> {
+    match (table, listed) {
+        (Some(t), false) => Err((
+            t.span(),
+            format!("there is an [interface.{name}] table but `{name}` is not in `protocols`"),
+        )),
+        (t, true) => parse(t.as_ref().map(Spanned::get_ref)).map(Some),
+        (None, false) => Ok(None),
+    }
 }
 
 fn parse_protocols(list: &[Spanned<String>]) -> Result<BTreeSet<ProtocolName>, Invalid> {
