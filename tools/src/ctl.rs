@@ -41,6 +41,11 @@ fn s(v: &Value) -> String {
 }
 
 /// Milliseconds as seconds with one decimal, "-" for none or zero.
+/// "yes" for JSON true, "no" otherwise.
+fn yes_no(v: &Value) -> String {
+    if *v == true { "yes" } else { "no" }.to_owned()
+}
+
 /// The sum of a `{kind: count}` object, as a table cell.
 fn total(counts: &Value) -> String {
     counts
@@ -402,11 +407,7 @@ pub fn render(cmd: &str, data: &Value) -> String {
                     s(&i["name"]),
                     format!("{}/{}", s(&i["address"]), s(&i["prefix_len"])),
                     format!("v{}", s(&i["version"])),
-                    if i["querier"] == true {
-                        "yes".into()
-                    } else {
-                        "no".into()
-                    },
+                    yes_no(&i["querier"]),
                     s(&i["querier_address"]),
                     secs(&i["other_querier_present_ms"]),
                     secs(&i["general_query_ms"]),
@@ -452,11 +453,7 @@ pub fn render(cmd: &str, data: &Value) -> String {
                         .map_or("-".into(), |g| format!("{g:08x}")),
                     secs(&i["hello_timer_ms"]),
                     i["neighbors"].as_array().map_or(0, Vec::len).to_string(),
-                    if i["lan_delay_enabled"] == true {
-                        "yes".into()
-                    } else {
-                        "no".into()
-                    },
+                    yes_no(&i["lan_delay_enabled"]),
                     format!("{}ms", s(&i["effective_override_interval_ms"])),
                 ]);
             }
@@ -576,11 +573,7 @@ pub fn render(cmd: &str, data: &Value) -> String {
                                 s(&i["state"]),
                                 secs(&i["expiry_ms"]),
                                 secs(&i["prune_pending_ms"]),
-                                if i["local_members"] == true {
-                                    "yes".into()
-                                } else {
-                                    "no".into()
-                                },
+                                yes_no(&i["local_members"]),
                             ]);
                         }
                     }
@@ -653,15 +646,7 @@ pub fn render(cmd: &str, data: &Value) -> String {
             let mut out = table(&rows);
             let mut rows = vec![["Group", "RP", "SSM"].map(String::from).to_vec()];
             for g in list(&data["pim"]["tib"], "groups") {
-                rows.push(vec![
-                    s(&g["group"]),
-                    s(&g["rp"]),
-                    if g["ssm"] == true {
-                        "yes".into()
-                    } else {
-                        "no".into()
-                    },
-                ]);
+                rows.push(vec![s(&g["group"]), s(&g["rp"]), yes_no(&g["ssm"])]);
             }
             out.push('\n');
             out.push_str(&table(&rows));
